@@ -1,0 +1,21 @@
+"""Lite-HRNet Plus facial landmarks.
+
+Inference (`FaceLandmarker`) runs on ONNX Runtime, NumPy and OpenCV alone; the PyTorch side
+(`create_model`, training, export) needs the `[train]` extra. Both are imported lazily so
+`import litehrnet_plus` never pulls PyTorch in.
+"""
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+__all__ = ["FaceLandmarker", "create_model", "list_models", "__version__"]
+
+
+def __getattr__(name: str):
+    if name == "FaceLandmarker":
+        from .inference.landmarker import FaceLandmarker
+        return FaceLandmarker
+    if name in ("create_model", "list_models"):
+        from . import models
+        return getattr(models, name)
+    raise AttributeError(f"module 'litehrnet_plus' has no attribute {name!r}")

@@ -1,0 +1,277 @@
+"""`litehrnet-plus` command line. Each subcommand imports what it needs when it runs, so the
+inference commands work on the base install (no PyTorch)."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .errors import UserError
+
+
+def _ints(text: str) -> list[int]:
+    try:
+        return [int(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+
+
+# ----------------------------------------------------------------------------- flops
+def cmd_flops(args: argparse.Namespace) -> int:
+    from .engine.report import complexity_table, plot_complexity
+    from .models import count_complexity, create_model, list_models
+
+    names = list_models() if args.name == "all" else [args.name]
+    rows = []
+    for name in names:
+        model = create_model(name, num_landmarks=args.landmarks)
+        c = count_complexity(model, args.input_size)
+        rows.append((name, c))
+    if args.json:
+        from .fileio import atomic_write_json, check_writable
+        atomic_write_json(check_writable(args.json, args.overwrite),
+                          {name: {"num_landmarks": args.landmarks, **c.to_dict()} for name, c in rows})
+    print(complexity_table(rows))
+    if args.plot:
+        from .fileio import check_writable
+        plot_complexity(rows, check_writable(args.plot, args.overwrite))
+        print(f"wrote {args.plot}")
+    return 0
+
+
+# ----------------------------------------------------------------------------- export
+def cmd_export(args: argparse.Namespace) -> int:
+    from .engine.checkpoint import load_model_for_export
+    from .engine.export import export_onnx
+    from .fileio import check_writable
+
+    out = check_writable(args.output, args.overwrite)
+    model, meta, activation = load_model_for_export(args.model, num_landmarks=args.landmarks)
+    export_onnx(model, out, metadata=meta, activation=activation, input_size=args.input_size)
+    print(f"wrote {out}")
+    return 0
+
+
+# ----------------------------------------------------------------------------- train
+def _apply_sets(data: dict, sets: list[str]) -> dict:
+    """Apply `--set section.key=value` overrides (values parsed as YAML) to a config dict."""
+    import yaml
+
+    for item in sets:
+        key, sep, raw = item.partition("=")
+        if not sep:
+            raise UserError(f"--set expects section.key=value, got {item!r}")
+        node = data
+        parts = key.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise UserError(f"--set {key}: {part} is not a section")
+        node[parts[-1]] = yaml.safe_load(raw)
+    return data
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    import yaml
+
+    from .engine.config import config_from_dict
+    from .engine.train import train
+    from .errors import ConfigError
+
+    path = Path(args.config)
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such config file")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path}: not valid YAML ({e})") from e
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    cfg = config_from_dict(_apply_sets(data, args.set or []), str(path))
+    if args.out:
+        cfg.out = args.out
+    result = train(cfg, resume=args.resume, overwrite=args.overwrite, progress=not args.quiet)
+    best = result["best_val_nme"]
+    print(f"done: {result['out']}" + (f" (best val NME {100 * best:.3f}%)" if best != float("inf") else ""))
+    return 0
+
+
+# ----------------------------------------------------------------------------- evaluate
+def _predictor(spec: str, backend: str, flip_test: bool, threads: int | None):
+    """An object with predict_crops() plus (input_size, crop_scale, scheme name) for a model spec."""
+    p = Path(spec)
+    use_onnx = p.suffix == ".onnx" or (backend == "onnxruntime" and p.suffix not in (".pt", ".pth"))
+    if use_onnx:
+        if flip_test:
+            raise UserError("--flip-test needs the PyTorch backend (--backend pytorch)")
+        from .inference.runtime import OnnxHeatmapModel
+        m = OnnxHeatmapModel(spec, threads=threads)
+        return m, m.input_size, float(m.metadata.get("crop_scale", 1.25)), m.num_landmarks
+    from .engine.checkpoint import load_checkpoint, model_from_checkpoint
+    from .engine.evaluate import TorchPredictor
+    from .engine.losses import activation_for
+    from .codec import HeatmapCodec
+    from .schemes import scheme_for
+
+    if p.suffix not in (".pt", ".pth"):
+        from .hub import resolve
+        p = resolve(spec, "pt")
+    state = load_checkpoint(p)
+    model = model_from_checkpoint(state, str(p)).eval()
+    codec = HeatmapCodec.from_dict(state.get("codec", {}))
+    k = model.cfg.num_landmarks
+    scheme = scheme_for(k)
+    pred = TorchPredictor(model, codec, activation_for(state.get("loss", "bce")),
+                          scheme.flip_permutation() if scheme.can_flip else None, flip_test)
+    return pred, codec.input_size, float(state.get("crop_scale", 1.25)), k
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .data.formats import load_dataset
+    from .engine.evaluate import evaluate_samples
+    from .fileio import atomic_write_json, check_writable
+    from .schemes import scheme_for
+
+    for out in (args.json, args.ced):
+        if out:
+            check_writable(out, args.overwrite)
+    samples = load_dataset(args.dataset, args.root, args.subset,
+                           warn=lambda msg: print(f"warning: {msg}", file=sys.stderr))
+    predictor, size, crop_scale, k = _predictor(args.model, args.backend, args.flip_test, args.threads)
+    if samples[0].landmarks.shape[0] != k:
+        raise UserError(f"{args.root}: data has {samples[0].landmarks.shape[0]} landmarks, "
+                        f"model {args.model} predicts {k}")
+    scheme = scheme_for(k)
+    rep = evaluate_samples(predictor, samples, scheme, size, crop_scale, args.norm,
+                           batch_size=args.batch_size, progress=True)
+    nme = rep.pop("_nme")
+    rep.pop("_pred")
+    rep = {"model": args.model, "dataset": args.dataset, "root": str(args.root), "subset": args.subset, **rep}
+    _print_report(rep)
+    if args.json:
+        atomic_write_json(args.json, rep)
+        print(f"wrote {args.json}")
+    if args.ced:
+        from .engine.report import plot_ced
+        plot_ced({f"{args.model} (NME {100 * rep['all']['nme']:.2f}%)": nme}, args.ced)
+        print(f"wrote {args.ced}")
+    return 0
+
+
+def _print_report(rep: dict) -> None:
+    def line(name: str, s: dict) -> str:
+        return (f"{name:<24} {s['faces']:>6} {100 * s['nme']:>8.3f} {100 * s['fr@0.10']:>8.2f} "
+                f"{s['auc@0.10']:>8.4f}")
+
+    print(f"{'subset':<24} {'faces':>6} {'NME %':>8} {'FR10 %':>8} {'AUC10':>8}   ({rep['normaliser']})")
+    print(line("all", rep["all"]))
+    for section in ("subsets", "attributes"):
+        for name, s in rep.get(section, {}).items():
+            print(line(name, s))
+
+
+# ----------------------------------------------------------------------------- predict
+def cmd_predict(args: argparse.Namespace) -> int:
+    from .inference.landmarker import FaceLandmarker
+    from .inference.predict import Options, check_display, input_kind, run_images, run_video
+
+    kind = input_kind(args.input)
+    if args.show:
+        check_display()
+    opts = Options(out=Path(args.out) if args.out else None, json=Path(args.json) if args.json else None,
+                   show=args.show, boxes=args.boxes, overwrite=args.overwrite)
+    lm = FaceLandmarker(args.model, detector=args.detector, threads=args.threads)
+    if kind in ("video", "webcam"):
+        report = run_video(lm, int(args.input) if kind == "webcam" else args.input, opts)
+    else:
+        report = run_images(lm, Path(args.input), opts)
+    unit = "frames" if kind in ("video", "webcam") else "images"
+    print(f"{report.processed} {unit}, {report.faces} faces", file=sys.stderr)
+    for f in report.failures:
+        print(f"failed: {f['file']}: {f['error']}", file=sys.stderr)
+    if report.failures:
+        print(f"{len(report.failures)} failed", file=sys.stderr)
+        return 1
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="litehrnet-plus", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    f = sub.add_parser("flops", help="parameters and FLOPs per block (paper convention and plain MACs)")
+    f.add_argument("name", help="registered model name, or 'all'")
+    f.add_argument("--landmarks", type=int, default=98, help="number of landmarks K (paper: 98)")
+    f.add_argument("--input-size", type=int, default=96)
+    f.add_argument("--json", help="write the figures as JSON")
+    f.add_argument("--plot", help="write a per-block bar chart (PNG)")
+    f.add_argument("--overwrite", action="store_true")
+    f.set_defaults(func=cmd_flops)
+
+    e = sub.add_parser("export", help="export a model or checkpoint to ONNX")
+    e.add_argument("model", help="registered name (random init), pretrained tag, or checkpoint .pt")
+    e.add_argument("output", help="output .onnx path")
+    e.add_argument("--landmarks", type=int, default=None)
+    e.add_argument("--input-size", type=int, default=None)
+    e.add_argument("--overwrite", action="store_true")
+    e.set_defaults(func=cmd_export)
+
+    pr = sub.add_parser("predict", help="landmarks for an image, a folder, a video file or a webcam (ONNX Runtime)")
+    pr.add_argument("input", help="image file, folder (recursive), video file, or webcam index (integer)")
+    pr.add_argument("--model", default=None, help="shipped tag or .onnx file (default: best shipped model)")
+    pr.add_argument("--detector", default="yuface", help="face detector: yuface (default), dlib, mediapipe, haar")
+    pr.add_argument("--out", help="folder for overlays (mirrors an input folder) or the annotated video")
+    pr.add_argument("--json", help="write results as JSON (printed to stdout when no output is given)")
+    pr.add_argument("--show", action="store_true", help="show results in a window (needs a display)")
+    pr.add_argument("--boxes", action="store_true", help="draw face boxes and scores too")
+    pr.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    pr.add_argument("--threads", type=int, default=None, help="ONNX Runtime intra-op threads")
+    pr.set_defaults(func=cmd_predict)
+
+    t = sub.add_parser("train", help="train a model from a YAML config (resumable)")
+    t.add_argument("config", help="YAML config (see configs/)")
+    t.add_argument("--resume", action="store_true", help="continue the run in the config's out folder")
+    t.add_argument("--overwrite", action="store_true", help="start again in a non-empty out folder")
+    t.add_argument("--out", help="output folder (overrides the config's out)")
+    t.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="override a config value, e.g. --set train.epochs=10 (repeatable)")
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
+    t.set_defaults(func=cmd_train)
+
+    v = sub.add_parser("evaluate", help="NME / failure rate / AUC on a benchmark or custom dataset")
+    v.add_argument("--model", required=True, help="shipped tag (e.g. litehrnet_plus_30m.300w), .onnx or checkpoint .pt")
+    v.add_argument("--dataset", required=True, choices=["300w", "wflw", "csv", "pts"])
+    v.add_argument("--root", required=True, help="dataset folder (csv: the CSV file)")
+    v.add_argument("--subset", default=None, help="300w: train/common/challenging/full/test or a folder; "
+                   "wflw: test or an attribute")
+    v.add_argument("--norm", default="inter-ocular", choices=["inter-ocular", "inter-pupil", "box"])
+    v.add_argument("--backend", default="onnxruntime", choices=["onnxruntime", "pytorch"])
+    v.add_argument("--flip-test", action="store_true", help="average with the mirrored crop (pytorch backend)")
+    v.add_argument("--batch-size", type=int, default=64)
+    v.add_argument("--threads", type=int, default=None)
+    v.add_argument("--json", help="write the report as JSON")
+    v.add_argument("--ced", help="write the CED curve (PNG)")
+    v.add_argument("--overwrite", action="store_true")
+    v.set_defaults(func=cmd_evaluate)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except (FileNotFoundError, FileExistsError, PermissionError, IsADirectoryError, KeyError, ValueError, OSError) as e:
+        msg = e.args[0] if isinstance(e, KeyError) and e.args else e
+        print(f"error: {msg}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

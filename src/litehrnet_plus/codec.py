@@ -1,0 +1,133 @@
+"""Heatmap codec: the single definition of how landmarks become training targets and how
+heatmaps become landmarks again (mmpose's "codec" idea), so the two can never drift apart.
+
+NumPy only: the training targets (data pipeline) and the ONNX Runtime inference both use it.
+
+Coordinate convention, everywhere in the package: 0-based pixels, pixel centres at integers.
+A heatmap of stride s samples the input at x_in = s * x_hm, which is where a chain of
+3x3/stride-2/padding-1 convolutions centres its output pixels.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+REFINEMENTS = ("dark", "quarter", "none")
+
+
+@dataclass(frozen=True)
+class HeatmapCodec:
+    input_size: int = 96          # square network input, pixels
+    stride: int = 4               # input pixels per heatmap pixel
+    sigma: float = 1.0            # Gaussian std in heatmap pixels
+    refine: str = "dark"          # sub-pixel refinement at decoding: dark | quarter | none
+
+    def __post_init__(self) -> None:
+        if self.input_size % self.stride:
+            raise ValueError(f"input_size {self.input_size} is not a multiple of stride {self.stride}")
+        if self.refine not in REFINEMENTS:
+            raise ValueError(f"refine must be one of {REFINEMENTS}, got {self.refine!r}")
+        if not self.sigma > 0:
+            raise ValueError(f"sigma must be positive, got {self.sigma}")
+
+    @property
+    def heatmap_size(self) -> int:
+        return self.input_size // self.stride
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "HeatmapCodec":
+        return cls(**{k: d[k] for k in ("input_size", "stride", "sigma", "refine") if k in d})
+
+    # ------------------------------------------------------------------ encode
+    def encode(self, landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(K,2) input-pixel landmarks -> (K,H,W) float32 Gaussian targets (peak 1) and (K,)
+        weights; a landmark whose Gaussian lies wholly outside the heatmap gets weight 0."""
+        pts = np.asarray(landmarks, dtype=np.float32) / self.stride
+        size = self.heatmap_size
+        grid = np.arange(size, dtype=np.float32)
+        gx = np.exp(-((grid[None, :] - pts[:, :1]) ** 2) / (2 * self.sigma ** 2))  # (K,W)
+        gy = np.exp(-((grid[None, :] - pts[:, 1:]) ** 2) / (2 * self.sigma ** 2))  # (K,H)
+        heatmaps = gy[:, :, None] * gx[:, None, :]
+        margin = 3 * self.sigma
+        inside = np.all((pts > -margin) & (pts < size - 1 + margin), axis=1) & np.all(np.isfinite(pts), axis=1)
+        heatmaps[~inside] = 0.0
+        return heatmaps.astype(np.float32), inside.astype(np.float32)
+
+    # ------------------------------------------------------------------ decode
+    def decode(self, heatmaps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(N,K,H,W) or (K,H,W) heatmaps (probabilities, not logits) -> landmarks in input
+        pixels (N,K,2) float32 and per-landmark peak scores (N,K)."""
+        hm = np.asarray(heatmaps, dtype=np.float32)
+        single = hm.ndim == 3
+        if single:
+            hm = hm[None]
+        n, k, h, w = hm.shape
+        flat = hm.reshape(n, k, -1)
+        idx = flat.argmax(axis=2)
+        scores = np.take_along_axis(flat, idx[..., None], axis=2)[..., 0]
+        xy = np.stack([idx % w, idx // w], axis=-1).astype(np.float32)
+        if self.refine == "quarter":
+            xy += 0.25 * self._neighbour_sign(hm, idx)
+        elif self.refine == "dark":
+            xy += self._taylor_offset(hm, idx)
+        pts = xy * self.stride
+        return (pts[0], scores[0]) if single else (pts, scores)
+
+    @staticmethod
+    def _neighbour_sign(hm: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        n, k, h, w = hm.shape
+        px, py = idx % w, idx // w
+        p = np.pad(hm, ((0, 0), (0, 0), (1, 1), (1, 1)), mode="edge")
+        ni, ki = np.meshgrid(np.arange(n), np.arange(k), indexing="ij")
+        dx = p[ni, ki, py + 1, px + 2] - p[ni, ki, py + 1, px]
+        dy = p[ni, ki, py + 2, px + 1] - p[ni, ki, py, px + 1]
+        return np.stack([np.sign(dx), np.sign(dy)], axis=-1).astype(np.float32)
+
+    def _taylor_offset(self, hm: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        """Distribution-aware refinement (DARK): smooth the map with the target Gaussian, take
+        its log, and make one Newton step from the argmax using the local gradient and Hessian."""
+        n, k, h, w = hm.shape
+        smooth = _gaussian_blur(hm, self.sigma)
+        # rescale each map to its original peak, as DARK does, before taking the log
+        peak_before = hm.reshape(n, k, -1).max(axis=2)[..., None, None]
+        peak_after = smooth.reshape(n, k, -1).max(axis=2)[..., None, None]
+        smooth = smooth * (peak_before / np.maximum(peak_after, 1e-12))
+        log = np.log(np.maximum(smooth, 1e-10))
+        p = np.pad(log, ((0, 0), (0, 0), (2, 2), (2, 2)), mode="edge")
+        px, py = idx % w + 2, idx // w + 2
+        ni, ki = np.meshgrid(np.arange(n), np.arange(k), indexing="ij")
+
+        def at(dx: int, dy: int) -> np.ndarray:
+            return p[ni, ki, py + dy, px + dx]
+
+        c = at(0, 0)
+        gx = 0.5 * (at(1, 0) - at(-1, 0))
+        gy = 0.5 * (at(0, 1) - at(0, -1))
+        hxx = 0.25 * (at(2, 0) - 2 * c + at(-2, 0))
+        hyy = 0.25 * (at(0, 2) - 2 * c + at(0, -2))
+        hxy = 0.25 * (at(1, 1) - at(1, -1) - at(-1, 1) + at(-1, -1))
+        det = hxx * hyy - hxy ** 2
+        ok = (det > 1e-12) & (hxx < 0)            # a proper maximum: negative definite Hessian
+        safe = np.where(ok, det, 1.0)
+        ox = -(hyy * gx - hxy * gy) / safe
+        oy = -(hxx * gy - hxy * gx) / safe
+        off = np.stack([np.where(ok, ox, 0.0), np.where(ok, oy, 0.0)], axis=-1)
+        return np.clip(off, -1.0, 1.0).astype(np.float32)
+
+
+def _gaussian_blur(hm: np.ndarray, sigma: float) -> np.ndarray:
+    """Separable Gaussian blur over the last two axes, edge padding (NumPy, any batch shape)."""
+    radius = max(1, int(np.ceil(3 * sigma)))
+    t = np.arange(-radius, radius + 1, dtype=np.float32)
+    kern = np.exp(-(t ** 2) / (2 * sigma ** 2))
+    kern /= kern.sum()
+    pad = [(0, 0)] * (hm.ndim - 2)
+    out = np.pad(hm, pad + [(radius, radius), (0, 0)], mode="edge")
+    out = sum(kern[i] * out[..., i:i + hm.shape[-2], :] for i in range(len(kern)))
+    out = np.pad(out, pad + [(0, 0), (radius, radius)], mode="edge")
+    out = sum(kern[i] * out[..., i:i + hm.shape[-1]] for i in range(len(kern)))
+    return out.astype(np.float32)

@@ -1,0 +1,1 @@
+"""Datasets, image reading and the crop/augmentation transforms (NumPy + OpenCV, no PyTorch)."""

@@ -1,0 +1,144 @@
+"""Face crops and augmentation as one affine transform (image -> network input), shared by
+training, evaluation and inference so every path crops a face the same way.
+
+Convention: 0-based pixel coordinates with pixel centres at integers, which is also what
+cv2.warpAffine assumes, so `transform_points(pts, M)` follows `warp(image, M)` exactly.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+# A 96x96 crop covers this multiple of the face box's longer side (benchmark convention: the
+# tight box of the landmarks). Detector boxes are calibrated into that convention first.
+DEFAULT_CROP_SCALE = 1.25
+
+
+def landmark_box(landmarks: np.ndarray) -> np.ndarray:
+    """Tight box (x1, y1, x2, y2) of the landmarks: the benchmark face-box convention."""
+    pts = np.asarray(landmarks, dtype=np.float32)
+    return np.concatenate([pts.min(axis=0), pts.max(axis=0)]).astype(np.float32)
+
+
+def check_box(box: np.ndarray) -> np.ndarray:
+    b = np.asarray(box, dtype=np.float64).reshape(-1)
+    if b.shape != (4,) or not np.all(np.isfinite(b)):
+        raise ValueError(f"a face box must be 4 finite numbers (x1, y1, x2, y2), got {box!r}")
+    if b[2] - b[0] <= 0 or b[3] - b[1] <= 0:
+        raise ValueError(f"face box {b.tolist()} has zero or negative size")
+    return b
+
+
+def crop_matrix(box: np.ndarray, output_size: int, scale: float = DEFAULT_CROP_SCALE,
+                rotation_deg: float = 0.0, flip: bool = False,
+                shift: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
+    """2x3 affine map from image pixels to a square crop of `output_size` pixels.
+
+    The crop is centred on the box centre (moved by `shift`, in fractions of the crop side),
+    covers `scale` x the box's longer side, is rotated by `rotation_deg` (counter-clockwise in
+    the image) and optionally mirrored horizontally.
+    """
+    b = check_box(box)
+    cx, cy = (b[0] + b[2]) / 2, (b[1] + b[3]) / 2
+    side = max(b[2] - b[0], b[3] - b[1]) * scale
+    zoom = output_size / side
+    cx += shift[0] * side
+    cy += shift[1] * side
+    t = np.deg2rad(rotation_deg)
+    cos, sin = np.cos(t) * zoom, np.sin(t) * zoom
+    a = np.array([[cos, sin], [-sin, cos]])
+    if flip:
+        a[0] *= -1
+    centre_out = (output_size - 1) / 2
+    offset = np.array([centre_out, centre_out]) - a @ np.array([cx, cy])
+    return np.hstack([a, offset[:, None]]).astype(np.float64)
+
+
+def invert_affine(m: np.ndarray) -> np.ndarray:
+    return cv2.invertAffineTransform(np.asarray(m, dtype=np.float64))
+
+
+def transform_points(pts: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """Apply a 2x3 affine map to (..., 2) points."""
+    p = np.asarray(pts, dtype=np.float64)
+    return (p @ m[:, :2].T + m[:, 2]).astype(np.float32)
+
+
+def warp(image: np.ndarray, m: np.ndarray, output_size: int) -> np.ndarray:
+    """Resample the crop; outside the image is black. Bilinear, or area-like when shrinking
+    a lot (pre-blur avoids aliasing on large faces)."""
+    zoom = float(np.sqrt(abs(np.linalg.det(m[:, :2]))))
+    src = image
+    if zoom < 0.5:
+        # shrink the source first so bilinear sampling does not alias
+        factor = int(np.floor(1 / zoom))
+        src = cv2.resize(image, None, fx=1 / factor, fy=1 / factor, interpolation=cv2.INTER_AREA)
+        up = np.array([[factor, 0, (factor - 1) / 2], [0, factor, (factor - 1) / 2]], dtype=np.float64)
+        m = m @ np.vstack([up, [0, 0, 1]])
+    return cv2.warpAffine(src, m, (output_size, output_size), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    """Training augmentation (paper Sec. 4.1: flip, scale, rotation, 0-1 normalisation)."""
+
+    flip_prob: float = 0.5
+    scale_range: tuple[float, float] = (0.75, 1.25)   # multiplies the crop scale
+    rotation_deg: float = 30.0                        # uniform in [-r, r]; the paper states 90
+    rotation_prob: float = 1.0
+    shift: float = 0.05                               # centre jitter, fraction of the crop side
+    color: float = 0.2                                # brightness/contrast jitter amplitude
+
+    @classmethod
+    def none(cls) -> "AugmentConfig":
+        return cls(flip_prob=0.0, scale_range=(1.0, 1.0), rotation_deg=0.0, shift=0.0, color=0.0)
+
+
+def sample_matrix(box: np.ndarray, output_size: int, aug: AugmentConfig, rng: np.random.Generator,
+                  base_scale: float = DEFAULT_CROP_SCALE, can_flip: bool = True) -> tuple[np.ndarray, bool]:
+    """Draw one random crop transform; returns (matrix, flipped)."""
+    flip = can_flip and rng.random() < aug.flip_prob
+    scale = base_scale * rng.uniform(*aug.scale_range)
+    rot = rng.uniform(-aug.rotation_deg, aug.rotation_deg) if rng.random() < aug.rotation_prob else 0.0
+    shift = tuple(rng.uniform(-aug.shift, aug.shift, size=2)) if aug.shift > 0 else (0.0, 0.0)
+    return crop_matrix(box, output_size, scale, rot, flip, shift), flip
+
+
+def flip_landmarks(pts: np.ndarray, perm: list[int]) -> np.ndarray:
+    """Reorder mirrored landmarks so index i is again the same semantic point."""
+    return np.asarray(pts)[perm]
+
+
+def color_jitter(crop: np.ndarray, amount: float, rng: np.random.Generator) -> np.ndarray:
+    if amount <= 0:
+        return crop
+    alpha = 1.0 + rng.uniform(-amount, amount)
+    beta = 255.0 * rng.uniform(-amount, amount) / 2
+    return np.clip(crop.astype(np.float32) * alpha + beta, 0, 255).astype(np.uint8)
+
+
+def to_input(crops: np.ndarray) -> np.ndarray:
+    """(N,H,W,3) or (H,W,3) uint8 BGR crops -> float32 NCHW RGB in [0, 1] (paper: 0-1 range)."""
+    c = np.asarray(crops)
+    if c.ndim == 3:
+        c = c[None]
+    return np.ascontiguousarray(c[..., ::-1].transpose(0, 3, 1, 2), dtype=np.float32) / 255.0
+
+
+def crop_faces(image: np.ndarray, boxes: np.ndarray, output_size: int,
+               scale: float = DEFAULT_CROP_SCALE) -> tuple[np.ndarray, np.ndarray]:
+    """Crop every face box of one image: (N,S,S,3) uint8 crops and their (N,2,3) matrices."""
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    mats = np.stack([crop_matrix(b, output_size, scale) for b in boxes]) if len(boxes) else np.zeros((0, 2, 3))
+    crops = np.stack([warp(image, m, output_size) for m in mats]) if len(boxes) else \
+        np.zeros((0, output_size, output_size, 3), np.uint8)
+    return crops, mats
+
+
+def uncrop_points(pts: np.ndarray, matrices: np.ndarray) -> np.ndarray:
+    """Map (N,K,2) crop-pixel points back to image pixels through each crop's inverse."""
+    return np.stack([transform_points(p, invert_affine(m)) for p, m in zip(pts, matrices)]) \
+        if len(pts) else np.zeros((0,) + np.asarray(pts).shape[1:], np.float32)

@@ -1,0 +1,44 @@
+"""One registry of model builders, timm style: `create_model(name, num_landmarks=68, **overrides)`.
+
+A name may carry a pretrained tag, "litehrnet_plus_30m.300w": the part before the dot picks
+the builder, the tag picks shipped weights.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from torch import nn
+
+_BUILDERS: dict[str, Callable[..., nn.Module]] = {}
+
+
+def register_model(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
+    if fn.__name__ in _BUILDERS:
+        raise ValueError(f"model {fn.__name__!r} registered twice")
+    _BUILDERS[fn.__name__] = fn
+    return fn
+
+
+def list_models() -> list[str]:
+    return sorted(_BUILDERS)
+
+
+def split_tag(name: str) -> tuple[str, str | None]:
+    base, _, tag = name.partition(".")
+    return base, (tag or None)
+
+
+def create_model(name: str, pretrained: bool = False, num_landmarks: int | None = None,
+                 **overrides) -> nn.Module:
+    """Build a registered model. Overrides replace fields of its config (widths, fusion, head,
+    num_modules, scaf_ratio, ...). pretrained=True loads the shipped weights of the name's tag
+    (or the builder's default tag) from the package, offline."""
+    base, tag = split_tag(name)
+    if base not in _BUILDERS:
+        raise KeyError(f"unknown model {base!r}; registered: {', '.join(list_models())}")
+    if pretrained or tag:
+        from .pretrained import load_pretrained  # local: pretrained imports this module
+        return load_pretrained(base, tag, num_landmarks=num_landmarks, **overrides)
+    if num_landmarks is not None:
+        overrides["num_landmarks"] = num_landmarks
+    return _BUILDERS[base](**overrides)
