@@ -160,9 +160,6 @@ def test_header_within_limit_is_decoded(tmp_path):
     assert read_image(tmp_path / "ok.jpg").shape == (40, 50, 3)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "images.py _truncated() looks for the end marker only in the last 64 bytes, so a complete "
-    "JPEG with trailing bytes after EOI (camera trailers, padding) is refused as truncated"))
 def test_complete_jpeg_with_trailing_bytes_is_read(tmp_path):
     p = tmp_path / "trailer.jpg"
     p.write_bytes(encoded(".jpg", noise_image(16, 16)) + b"\x00" * 100)
@@ -185,3 +182,8 @@ def test_list_images_finds_nested_images_only(tmp_path):
 
 def test_list_images_of_empty_folder(tmp_path):
     assert list_images(tmp_path) == []
+
+
+def test_list_images_of_missing_folder_is_an_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no such folder"):
+        list_images(tmp_path / "nope")

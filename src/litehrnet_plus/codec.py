@@ -97,8 +97,8 @@ class HeatmapCodec:
         peak_after = smooth.reshape(n, k, -1).max(axis=2)[..., None, None]
         smooth = smooth * (peak_before / np.maximum(peak_after, 1e-12))
         log = np.log(np.maximum(smooth, 1e-10))
-        p = np.pad(log, ((0, 0), (0, 0), (2, 2), (2, 2)), mode="edge")
-        px, py = idx % w + 2, idx // w + 2
+        p = np.pad(log, ((0, 0), (0, 0), (1, 1), (1, 1)), mode="edge")
+        px, py = idx % w + 1, idx // w + 1
         ni, ki = np.meshgrid(np.arange(n), np.arange(k), indexing="ij")
 
         def at(dx: int, dy: int) -> np.ndarray:
@@ -107,8 +107,9 @@ class HeatmapCodec:
         c = at(0, 0)
         gx = 0.5 * (at(1, 0) - at(-1, 0))
         gy = 0.5 * (at(0, 1) - at(0, -1))
-        hxx = 0.25 * (at(2, 0) - 2 * c + at(-2, 0))
-        hyy = 0.25 * (at(0, 2) - 2 * c + at(0, -2))
+        # one-pixel second differences: exact for a quadratic, and only the border row is padded
+        hxx = at(1, 0) - 2 * c + at(-1, 0)
+        hyy = at(0, 1) - 2 * c + at(0, -1)
         hxy = 0.25 * (at(1, 1) - at(1, -1) - at(-1, 1) + at(-1, -1))
         det = hxx * hyy - hxy ** 2
         ok = (det > 1e-12) & (hxx < 0)            # a proper maximum: negative definite Hessian
@@ -120,14 +121,15 @@ class HeatmapCodec:
 
 
 def _gaussian_blur(hm: np.ndarray, sigma: float) -> np.ndarray:
-    """Separable Gaussian blur over the last two axes, edge padding (NumPy, any batch shape)."""
+    """Separable Gaussian blur over the last two axes (NumPy, any batch shape). Zero padding:
+    heatmaps are ~0 beyond the border, and replicating the edge would bias peaks near it."""
     radius = max(1, int(np.ceil(3 * sigma)))
     t = np.arange(-radius, radius + 1, dtype=np.float32)
     kern = np.exp(-(t ** 2) / (2 * sigma ** 2))
     kern /= kern.sum()
     pad = [(0, 0)] * (hm.ndim - 2)
-    out = np.pad(hm, pad + [(radius, radius), (0, 0)], mode="edge")
+    out = np.pad(hm, pad + [(radius, radius), (0, 0)])
     out = sum(kern[i] * out[..., i:i + hm.shape[-2], :] for i in range(len(kern)))
-    out = np.pad(out, pad + [(0, 0), (radius, radius)], mode="edge")
+    out = np.pad(out, pad + [(0, 0), (radius, radius)])
     out = sum(kern[i] * out[..., i:i + hm.shape[-1]] for i in range(len(kern)))
     return out.astype(np.float32)

@@ -29,3 +29,7 @@ class NoFaceError(UserError):
 
 class VideoReadError(UserError, ValueError):
     """A video cannot be opened or decoded."""
+
+
+class BoxError(UserError, ValueError):
+    """A face box is malformed: not 4 finite numbers, or of zero or negative size."""

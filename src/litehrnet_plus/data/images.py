@@ -66,13 +66,15 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
 
 def _truncated(data: np.ndarray) -> bool:
     """JPEG without its end marker or PNG without IEND: OpenCV decodes those partially (grey
-    bottom rows) without an error, which would silently corrupt results."""
-    head = data[:8].tobytes()
-    tail = data[-64:].tobytes()
-    if head[:2] == b"\xff\xd8":
-        return b"\xff\xd9" not in tail
-    if head == b"\x89PNG\r\n\x1a\n":
-        return b"IEND" not in tail
+    bottom rows) without an error, which would silently corrupt results. The JPEG end marker
+    is looked for after the last start-of-scan, so trailers after it are fine and an embedded
+    thumbnail's own end marker does not hide a truncated main image."""
+    raw = data.tobytes()
+    if raw[:2] == b"\xff\xd8":
+        sos = raw.rfind(b"\xff\xda")
+        return sos < 0 or raw.find(b"\xff\xd9", sos) < 0
+    if raw[:8] == b"\x89PNG\r\n\x1a\n":
+        return raw.rfind(b"IEND") < 0
     return False
 
 
@@ -108,4 +110,6 @@ def _jpeg_size(data: np.ndarray) -> tuple[int | None, int | None]:
 def list_images(folder: str | os.PathLike) -> list[Path]:
     """Image files under `folder`, recursively, sorted."""
     root = Path(folder)
+    if not root.is_dir():
+        raise FileNotFoundError(f"{root}: no such folder")
     return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ..errors import BoxError
+
 # A 96x96 crop covers this multiple of the face box's longer side (benchmark convention: the
 # tight box of the landmarks). Detector boxes are calibrated into that convention first.
 DEFAULT_CROP_SCALE = 1.25
@@ -25,9 +27,9 @@ def landmark_box(landmarks: np.ndarray) -> np.ndarray:
 def check_box(box: np.ndarray) -> np.ndarray:
     b = np.asarray(box, dtype=np.float64).reshape(-1)
     if b.shape != (4,) or not np.all(np.isfinite(b)):
-        raise ValueError(f"a face box must be 4 finite numbers (x1, y1, x2, y2), got {box!r}")
+        raise BoxError(f"a face box must be 4 finite numbers (x1, y1, x2, y2), got {box!r}")
     if b[2] - b[0] <= 0 or b[3] - b[1] <= 0:
-        raise ValueError(f"face box {b.tolist()} has zero or negative size")
+        raise BoxError(f"face box {b.tolist()} has zero or negative size")
     return b
 
 

@@ -1,0 +1,25 @@
+# The README's two set-up commands. Each builds its own fresh virtual environment.
+PYTHON ?= python3
+DEMO_VENV ?= .venv-demo
+TEST_VENV ?= .venv-test
+
+.PHONY: demo test clean
+
+# Base install only (ONNX Runtime, NumPy, OpenCV: no PyTorch), then landmarks on the example
+# image with the shipped weights: an overlay picture and a JSON file in out/demo/.
+demo:
+	$(PYTHON) -m venv $(DEMO_VENV)
+	$(DEMO_VENV)/bin/pip install -q --upgrade pip
+	$(DEMO_VENV)/bin/pip install -q .
+	$(DEMO_VENV)/bin/python -c "import sys, litehrnet_plus; litehrnet_plus.FaceLandmarker; assert 'torch' not in sys.modules"
+	$(DEMO_VENV)/bin/litehrnet-plus predict examples/astronaut.jpg --out out/demo --json out/demo/astronaut.json --boxes --overwrite
+
+# Everything (PyTorch CPU build for training/export, test tools), then the test suite.
+test:
+	$(PYTHON) -m venv $(TEST_VENV)
+	$(TEST_VENV)/bin/pip install -q --upgrade pip
+	$(TEST_VENV)/bin/pip install -q -e ".[dev]"
+	$(TEST_VENV)/bin/python -m pytest -q
+
+clean:
+	rm -rf $(DEMO_VENV) $(TEST_VENV) out build src/*.egg-info

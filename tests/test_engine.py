@@ -1,0 +1,232 @@
+"""Training and evaluation engine: codec, losses, metrics, config checks, training, resume,
+DDP, and the evaluate command."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from litehrnet_plus.codec import HeatmapCodec
+from litehrnet_plus.engine.checkpoint import load_checkpoint
+from litehrnet_plus.engine.config import config_from_dict
+from litehrnet_plus.engine.losses import heatmap_loss
+from litehrnet_plus.engine.metrics import auc, failure_rate, normalising_distance, per_face_nme
+from litehrnet_plus.engine.train import learning_rate, train
+from litehrnet_plus.errors import CheckpointError, ConfigError
+from litehrnet_plus.schemes import IBUG68, WFLW98
+
+from synthetic import make_300w, tiny_config
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+# ----------------------------------------------------------------------------- codec
+@pytest.mark.parametrize("refine,tol", [("dark", 0.05), ("quarter", 0.36), ("none", 0.71)])
+def test_codec_round_trip(refine, tol):
+    codec = HeatmapCodec(refine=refine)
+    rng = np.random.default_rng(0)
+    # faces fill the crop's centre; keep 3 heatmap pixels from the border, where the blur of
+    # the Taylor refinement sees a truncated Gaussian
+    pts = rng.uniform(12, 84, size=(200, 2)).astype(np.float32)
+    heatmaps, weights = codec.encode(pts)
+    assert heatmaps.shape == (200, 24, 24) and weights.all()
+    # off-grid centres: the peak sample is exp(-(dx^2+dy^2)/2) with |dx|,|dy| <= 0.5
+    assert (heatmaps.max(axis=(1, 2)) >= np.exp(-0.25) - 1e-6).all()
+    decoded, scores = codec.decode(heatmaps[None])
+    err = np.abs(decoded[0] - pts).max() / codec.stride          # in heatmap pixels
+    assert err < tol
+    assert scores.shape == (1, 200)
+
+
+def test_dark_is_the_default_and_beats_quarter_offset():
+    rng = np.random.default_rng(1)
+    pts = rng.uniform(8, 88, size=(300, 2)).astype(np.float32)
+    errs = {}
+    for refine in ("dark", "quarter", "none"):
+        c = HeatmapCodec(refine=refine)
+        errs[refine] = np.abs(c.decode(c.encode(pts)[0])[0] - pts).mean()
+    assert HeatmapCodec().refine == "dark"
+    assert errs["dark"] < errs["quarter"] < errs["none"]
+
+
+def test_codec_masks_points_outside_the_heatmap():
+    hm, w = HeatmapCodec().encode(np.array([[48, 48], [500, 48], [np.nan, 3]], np.float32))
+    assert w.tolist() == [1.0, 0.0, 0.0] and hm[1].max() == 0 and hm[2].max() == 0
+
+
+# ----------------------------------------------------------------------------- losses & metrics
+def test_losses_weight_out_masked_landmarks():
+    logits, target = torch.zeros(1, 2, 4, 4), torch.zeros(1, 2, 4, 4)
+    target[0, 1] = 1.0
+    assert heatmap_loss("mse", logits, target, torch.tensor([[1.0, 0.0]])).item() == 0.0
+    assert heatmap_loss("mse", logits, target, torch.tensor([[0.0, 1.0]])).item() == pytest.approx(1.0)
+    assert heatmap_loss("bce", logits, target, torch.tensor([[1.0, 1.0]])).item() == pytest.approx(np.log(2))
+    with pytest.raises(ValueError, match="unknown loss"):
+        heatmap_loss("l1", logits, target, torch.ones(1, 2))
+
+
+def test_nme_failure_rate_auc_by_hand():
+    gt = np.zeros((2, 68, 2))
+    gt[:, 36] = [0, 0]
+    gt[:, 45] = [10, 0]                                           # inter-ocular distance 10
+    pred = gt.copy()
+    pred[0] += [0.3, 0.4]                                         # every point off by 0.5 -> NME 0.05
+    pred[1] += [1.2, 1.6]                                         # off by 2.0 -> NME 0.20
+    nme = per_face_nme(pred, gt, normalising_distance(gt, IBUG68))
+    np.testing.assert_allclose(nme, [0.05, 0.20])
+    assert failure_rate(nme, 0.10) == 0.5
+    # CED: 0 below 0.05, 0.5 from 0.05 to 0.10 -> area 0.5 * 0.05 / 0.10 = 0.25
+    assert auc(nme, 0.10) == pytest.approx(0.25, abs=1e-3)
+    assert auc(np.zeros(5)) == pytest.approx(1.0, abs=1e-3)
+
+
+def test_normalisers():
+    gt = np.random.default_rng(0).uniform(0, 100, (3, 98, 2))
+    np.testing.assert_allclose(normalising_distance(gt, WFLW98, "inter-ocular"),
+                               np.linalg.norm(gt[:, 60] - gt[:, 72], axis=1))
+    np.testing.assert_allclose(normalising_distance(gt, WFLW98, "inter-pupil"),
+                               np.linalg.norm(gt[:, 96] - gt[:, 97], axis=1))
+    wh = gt.max(1) - gt.min(1)
+    np.testing.assert_allclose(normalising_distance(gt, WFLW98, "box"), np.sqrt(wh[:, 0] * wh[:, 1]))
+
+
+# ----------------------------------------------------------------------------- config
+def test_config_rejects_unknown_keys_and_wrong_types():
+    with pytest.raises(ConfigError, match=r"unknown key\(s\) \['lr_max'\]"):
+        config_from_dict({"train": {"lr_max": 1}}, "c.yaml")
+    with pytest.raises(ConfigError, match="c.yaml.train.epochs: expected int, got str"):
+        config_from_dict({"train": {"epochs": "ten"}}, "c.yaml")
+    with pytest.raises(ConfigError, match="train.loss must be"):
+        config_from_dict({"train": {"loss": "l2"}}, "c.yaml")
+    cfg = config_from_dict({"train": {"lr": 1}})                  # int accepted where float is expected
+    assert cfg.train.lr == 1.0 and isinstance(cfg.train.lr, float)
+
+
+def test_every_shipped_config_parses():
+    from litehrnet_plus.engine.config import load_config
+    from litehrnet_plus.models import list_models
+
+    paths = sorted((REPO / "configs").glob("*.yaml"))
+    assert len(paths) >= 16
+    for p in paths:
+        cfg = load_config(p)
+        assert cfg.model.name in list_models()
+
+
+def test_learning_rate_schedules():
+    cfg = config_from_dict({"train": {"epochs": 210, "milestones": [170, 200], "gamma": 0.1}})
+    assert learning_rate(cfg, 0, 0, 10) == pytest.approx(0.002)
+    assert learning_rate(cfg, 170, 0, 10) == pytest.approx(0.0002)
+    assert learning_rate(cfg, 205, 3, 10) == pytest.approx(0.00002)
+    cos = config_from_dict({"train": {"epochs": 10, "schedule": "cosine"}})
+    assert learning_rate(cos, 5, 0, 10) == pytest.approx(0.001)
+
+
+# ----------------------------------------------------------------------------- training
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory) -> Path:
+    return make_300w(tmp_path_factory.mktemp("data"), {"afw": 12, "lfpw/testset": 4})
+
+
+def _weights(path: Path) -> dict:
+    return load_checkpoint(path)["model"]
+
+
+def test_training_writes_checkpoints_log_and_refuses_overwrite(tiny_data, tmp_path):
+    cfg = config_from_dict(tiny_config(tiny_data, tmp_path / "run", epochs=2))
+    result = train(cfg, progress=False, log=lambda *a: None)
+    out = tmp_path / "run"
+    assert {"last.pt", "best.pt", "log.csv", "config.yaml"} <= {p.name for p in out.iterdir()}
+    rows = (out / "log.csv").read_text().strip().splitlines()
+    assert rows[0].startswith("epoch,lr,train_loss") and len(rows) == 3
+    assert np.isfinite(result["best_val_nme"])
+    state = load_checkpoint(out / "last.pt")
+    assert state["epoch"] == 1 and state["loss"] == "bce" and state["codec"]["input_size"] == 96
+    with pytest.raises(FileExistsError, match="--resume"):
+        train(cfg, progress=False, log=lambda *a: None)
+
+
+def test_resume_equals_uninterrupted(tiny_data, tmp_path):
+    full = config_from_dict(tiny_config(tiny_data, tmp_path / "full", epochs=3))
+    train(full, progress=False, log=lambda *a: None)
+    part = config_from_dict(tiny_config(tiny_data, tmp_path / "part", epochs=3))
+    part.train.epochs = 2                                         # "interrupted" after epoch 2 ...
+    train(part, progress=False, log=lambda *a: None)
+    part.train.epochs = 3                                         # ... resumed to the end
+    train(part, resume=True, progress=False, log=lambda *a: None)
+    a, b = _weights(tmp_path / "full" / "last.pt"), _weights(tmp_path / "part" / "last.pt")
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+
+
+def test_resume_refuses_a_checkpoint_of_another_model(tiny_data, tmp_path):
+    cfg = config_from_dict(tiny_config(tiny_data, tmp_path / "run", epochs=1))
+    train(cfg, progress=False, log=lambda *a: None)
+    cfg.model.overrides["widths"] = [12, 24, 48, 96]
+    with pytest.raises(CheckpointError, match="another model config"):
+        train(cfg, resume=True, progress=False, log=lambda *a: None)
+
+
+def _cli(*args: str, env_extra: dict | None = None, **kw) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env_extra or {})}
+    return subprocess.run([sys.executable, "-m", "litehrnet_plus.cli", *args], capture_output=True,
+                          text=True, env=env, **kw)
+
+
+def test_two_process_gloo_ddp_training(tiny_data, tmp_path):
+    cfg_path = tmp_path / "ddp.yaml"
+    cfg_path.write_text(yaml.safe_dump(tiny_config(tiny_data, tmp_path / "ddp", epochs=1)))
+    proc = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29533",
+         "-m", "litehrnet_plus.cli", "train", str(cfg_path), "--quiet"],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+        env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    state = load_checkpoint(tmp_path / "ddp" / "last.pt")
+    assert state["epoch"] == 0 and all(torch.isfinite(v.float()).all() for v in state["model"].values())
+
+
+def test_train_cli_reports_config_errors_without_traceback(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("train:\n  epochs: [1, 2]\n")
+    proc = _cli("train", str(bad))
+    assert proc.returncode == 2
+    assert "bad.yaml" in proc.stderr and "train.epochs" in proc.stderr and "Traceback" not in proc.stderr
+
+
+# ----------------------------------------------------------------------------- evaluate
+def test_evaluate_cli_on_a_checkpoint(tiny_data, tmp_path):
+    cfg = config_from_dict(tiny_config(tiny_data, tmp_path / "run", epochs=1))
+    train(cfg, progress=False, log=lambda *a: None)
+    report, ced = tmp_path / "rep.json", tmp_path / "ced.png"
+    proc = _cli("evaluate", "--model", str(tmp_path / "run" / "best.pt"), "--dataset", "300w",
+                "--root", str(tiny_data), "--subset", "afw,lfpw/testset", "--json", str(report),
+                "--ced", str(ced))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rep = json.loads(report.read_text())
+    assert rep["all"]["faces"] == 16 and set(rep["subsets"]) == {"afw", "lfpw/testset"}
+    assert 0 <= rep["all"]["fr@0.10"] <= 1 and 0 <= rep["all"]["auc@0.10"] <= 1
+    assert ced.read_bytes()[:4] == b"\x89PNG"
+    again = _cli("evaluate", "--model", str(tmp_path / "run" / "best.pt"), "--dataset", "300w",
+                 "--root", str(tiny_data), "--subset", "afw", "--json", str(report))
+    assert again.returncode == 2 and "--overwrite" in again.stderr
+
+
+def test_evaluate_rejects_a_checkpoint_with_another_landmark_count(tmp_path):
+    from litehrnet_plus.engine.checkpoint import model_from_checkpoint, save_checkpoint
+    from litehrnet_plus.models import create_model
+
+    m = create_model("litehrnet_plus_10m", num_landmarks=98)
+    save_checkpoint(tmp_path / "m.pt", {"model_config": m.cfg.to_dict(), "model": m.state_dict()})
+    with pytest.raises(CheckpointError, match="98 landmarks, 68 were asked"):
+        model_from_checkpoint(load_checkpoint(tmp_path / "m.pt"), "m.pt", num_landmarks=68)
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError, match="junk.pt: not a readable"):
+        load_checkpoint(tmp_path / "junk.pt")
