@@ -230,3 +230,15 @@ def test_evaluate_rejects_a_checkpoint_with_another_landmark_count(tmp_path):
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(CheckpointError, match="junk.pt: not a readable"):
         load_checkpoint(tmp_path / "junk.pt")
+
+
+def test_mean_shape_baseline(tiny_data):
+    from litehrnet_plus.data.formats import load_300w
+    from litehrnet_plus.engine.evaluate import MeanShapePredictor, evaluate_samples
+    from litehrnet_plus.schemes import IBUG68
+
+    samples = load_300w(tiny_data, "afw")
+    one = samples[:1]
+    assert evaluate_samples(MeanShapePredictor(one, 96), one, IBUG68, 96)["all"]["nme"] < 1e-4
+    rep = evaluate_samples(MeanShapePredictor(samples, 96), samples, IBUG68, 96)
+    assert 0 < rep["all"]["nme"] < 0.5

@@ -102,3 +102,17 @@ def evaluate_samples(predictor: Predictor, samples: list[FaceSample], scheme: La
     report["_nme"] = nme
     report["_pred"] = pred
     return report
+
+
+class MeanShapePredictor:
+    """The trivial baseline: the training set's mean shape, in crop coordinates, for every face.
+    A trained model must beat it by a wide margin."""
+
+    def __init__(self, samples: list[FaceSample], input_size: int, crop_scale: float = 1.25) -> None:
+        from ..data.transforms import crop_matrix, transform_points
+        shapes = [transform_points(s.landmarks, crop_matrix(s.box, input_size, crop_scale)) for s in samples]
+        self.mean = np.mean(shapes, axis=0).astype(np.float32)
+
+    def predict_crops(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        n = len(crops)
+        return np.repeat(self.mean[None], n, axis=0), np.ones((n, len(self.mean)), np.float32)
