@@ -32,6 +32,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     except OSError as e:
         raise OSError(f"{path}: cannot write output ({e.strerror or e})") from e
     try:
+        os.chmod(tmp, 0o666 & ~_umask())   # mkstemp makes 0600 files; outputs get normal permissions
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -43,6 +44,12 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:

@@ -1,0 +1,94 @@
+"""Package a trained checkpoint as shipped weights: `<tag>.pt` (state dict + config),
+`<tag>.onnx` (exported from it) and `<tag>.json` (manifest with figures measured on the
+held-out lfpw/testset through the shipped ONNX file), plus a CED plot in docs/.
+
+Run: .venv/bin/python tools/ship_weights.py runs/ship_litehrnet_plus_30m_300w/best.pt litehrnet_plus_30m.300w
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from litehrnet_plus.data.formats import load_300w
+from litehrnet_plus.engine.checkpoint import checkpoint_metadata, load_checkpoint, model_from_checkpoint
+from litehrnet_plus.engine.evaluate import evaluate_samples
+from litehrnet_plus.engine.export import export_onnx
+from litehrnet_plus.engine.losses import activation_for
+from litehrnet_plus.engine.report import plot_ced
+from litehrnet_plus.fileio import atomic_write_bytes, atomic_write_json
+from litehrnet_plus.hub import WEIGHTS_DIR
+from litehrnet_plus.inference.runtime import OnnxHeatmapModel
+from litehrnet_plus.models import count_complexity, create_model
+from litehrnet_plus.schemes import scheme_for
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("checkpoint")
+    p.add_argument("tag", help="e.g. litehrnet_plus_30m.300w")
+    p.add_argument("--root", default="../shared/data/300w")
+    p.add_argument("--test", default="lfpw/testset")
+    p.add_argument("--out", default=str(WEIGHTS_DIR))
+    a = p.parse_args()
+
+    state = load_checkpoint(a.checkpoint)
+    model = model_from_checkpoint(state, a.checkpoint).eval()
+    k = model.cfg.num_landmarks
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    meta = {**checkpoint_metadata(state), "tag": a.tag}
+    meta.pop("metrics", None)
+
+    weights = {"format": state["format"], "model_name": state["model_name"], "model_config": state["model_config"],
+               "model": {k_: v.clone() for k_, v in model.state_dict().items()}, "loss": state["loss"],
+               "codec": state["codec"], "scheme": state["scheme"], "crop_scale": state["crop_scale"],
+               "tag": a.tag, "epoch": state["epoch"], "training_data": state["training_data"]}
+    buf = io.BytesIO()
+    torch.save(weights, buf)
+    atomic_write_bytes(out / f"{a.tag}.pt", buf.getvalue())
+    onnx_path = export_onnx(model, out / f"{a.tag}.onnx", metadata=meta, activation=activation_for(state["loss"]))
+
+    # measure through the file users get
+    samples = load_300w(a.root, a.test)
+    rep = evaluate_samples(OnnxHeatmapModel(onnx_path), samples, scheme_for(k), model.cfg.input_size,
+                           state["crop_scale"])
+    cx = count_complexity(create_model(state["model_name"], num_landmarks=98, **_overrides(state)))
+    manifest = {
+        "tag": a.tag, "model": state["model_name"], "num_landmarks": k, "scheme": state["scheme"],
+        "input_size": model.cfg.input_size, "codec": state["codec"], "crop_scale": state["crop_scale"],
+        "loss": state["loss"], "output_activation": activation_for(state["loss"]),
+        "training_data": state["training_data"], "epochs": state["epoch"] + 1,
+        "train_config": state.get("config", {}).get("train", {}),
+        "params": sum(t.numel() for t in model.parameters()),
+        "mflops_paper_convention_k98": round(cx.flops / 1e6, 2),
+        "evaluation": {"dataset": f"300w/{a.test}", "faces": rep["all"]["faces"],
+                       "box": "tight ground-truth landmark box", "normaliser": "inter-ocular",
+                       "nme": rep["all"]["nme"], "fr@0.10": rep["all"]["fr@0.10"],
+                       "auc@0.10": rep["all"]["auc@0.10"],
+                       "command": f"litehrnet-plus evaluate --model {a.tag} --dataset 300w "
+                                  f"--root {a.root} --subset {a.test}"},
+        "license": "trained on 300-W: non-commercial research use only",
+        "files": {"onnx": f"{a.tag}.onnx", "pytorch": f"{a.tag}.pt"},
+    }
+    atomic_write_json(out / f"{a.tag}.json", manifest)
+    ced = REPO / "docs" / f"ced_{a.tag.replace('.', '_')}.png"
+    plot_ced({f"{a.tag} (NME {100 * rep['all']['nme']:.2f}%)": np.asarray(rep["_nme"])}, ced)
+    print(json.dumps(manifest["evaluation"], indent=2))
+    print(f"wrote {out / a.tag}.{{pt,onnx,json}} and {ced}")
+
+
+def _overrides(state: dict) -> dict:
+    """Config fields that differ from the registered builder's (for the K=98 FLOPs figure)."""
+    ref = create_model(state["model_name"]).cfg.to_dict()
+    return {k: v for k, v in state["model_config"].items() if k != "num_landmarks" and ref.get(k) != v}
+
+
+if __name__ == "__main__":
+    main()
