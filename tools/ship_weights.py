@@ -36,6 +36,8 @@ def main() -> None:
     p.add_argument("--root", default="../shared/data/300w")
     p.add_argument("--test", default="lfpw/testset")
     p.add_argument("--out", default=str(WEIGHTS_DIR))
+    p.add_argument("--track-threshold", type=float, default=None,
+                   help="video tracking confidence threshold measured by tools/calibrate_tracking.py")
     a = p.parse_args()
 
     state = load_checkpoint(a.checkpoint)
@@ -45,6 +47,8 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     meta = {**checkpoint_metadata(state), "tag": a.tag}
     meta.pop("metrics", None)
+    if a.track_threshold is not None:
+        meta["track_threshold"] = a.track_threshold
 
     weights = {"format": state["format"], "model_name": state["model_name"], "model_config": state["model_config"],
                "model": {k_: v.clone() for k_, v in model.state_dict().items()}, "loss": state["loss"],
@@ -74,6 +78,7 @@ def main() -> None:
                        "auc@0.10": rep["all"]["auc@0.10"],
                        "command": f"litehrnet-plus evaluate --model {a.tag} --dataset 300w "
                                   f"--root {a.root} --subset {a.test}"},
+        "track_threshold": a.track_threshold,
         "license": "trained on 300-W: non-commercial research use only",
         "files": {"onnx": f"{a.tag}.onnx", "pytorch": f"{a.tag}.pt"},
     }

@@ -3,7 +3,6 @@ inference commands work on the base install (no PyTorch)."""
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -107,7 +106,7 @@ def _predictor(spec: str, backend: str, flip_test: bool, threads: int | None):
             raise UserError("--flip-test needs the PyTorch backend (--backend pytorch)")
         from .inference.runtime import OnnxHeatmapModel
         m = OnnxHeatmapModel(spec, threads=threads)
-        return m, m.input_size, float(m.metadata.get("crop_scale", 1.25)), m.num_landmarks
+        return m, m.input_size, m.crop_scale, m.num_landmarks
     from .engine.checkpoint import load_checkpoint, model_from_checkpoint
     from .engine.evaluate import TorchPredictor
     from .engine.losses import activation_for
@@ -139,6 +138,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     samples = load_dataset(args.dataset, args.root, args.subset,
                            warn=lambda msg: print(f"warning: {msg}", file=sys.stderr))
     predictor, size, crop_scale, k = _predictor(args.model, args.backend, args.flip_test, args.threads)
+    if args.refine:
+        import dataclasses
+        predictor.codec = dataclasses.replace(predictor.codec, refine=args.refine)
     if samples[0].landmarks.shape[0] != k:
         raise UserError(f"{args.root}: data has {samples[0].landmarks.shape[0]} landmarks, "
                         f"model {args.model} predicts {k}")
@@ -196,6 +198,25 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+# ----------------------------------------------------------------------------- bench
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .fileio import check_writable
+    from .inference.bench import format_table, run_bench, write_report
+
+    if args.json:
+        check_writable(args.json, args.overwrite)
+    split = lambda text: [t.strip() for t in text.split(",") if t.strip()]  # noqa: E731
+    report = run_bench(args.model or ["litehrnet_plus_10m", "litehrnet_plus_30m"], args.batch, args.threads,
+                       split(args.backend), split(args.graphs), seconds=args.seconds, rounds=args.rounds,
+                       crops_folder=args.crops, calibration=args.calibration, use_dlib=not args.no_dlib,
+                       note=args.note, log=lambda msg: print(msg, file=sys.stderr))
+    print(format_table(report))
+    if args.json:
+        write_report(report, args.json)
+        print(f"wrote {args.json}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="litehrnet-plus", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -220,7 +241,8 @@ def build_parser() -> argparse.ArgumentParser:
     pr = sub.add_parser("predict", help="landmarks for an image, a folder, a video file or a webcam (ONNX Runtime)")
     pr.add_argument("input", help="image file, folder (recursive), video file, or webcam index (integer)")
     pr.add_argument("--model", default=None, help="shipped tag or .onnx file (default: best shipped model)")
-    pr.add_argument("--detector", default="yuface", help="face detector: yuface (default), dlib, mediapipe, haar")
+    pr.add_argument("--detector", default="auto",
+                    help="face detector: auto (default: yuface if installed), yuface, dlib, mediapipe, haar")
     pr.add_argument("--out", help="folder for overlays (mirrors an input folder) or the annotated video")
     pr.add_argument("--json", help="write results as JSON (printed to stdout when no output is given)")
     pr.add_argument("--show", action="store_true", help="show results in a window (needs a display)")
@@ -248,12 +270,33 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--norm", default="inter-ocular", choices=["inter-ocular", "inter-pupil", "box"])
     v.add_argument("--backend", default="onnxruntime", choices=["onnxruntime", "pytorch"])
     v.add_argument("--flip-test", action="store_true", help="average with the mirrored crop (pytorch backend)")
+    v.add_argument("--refine", choices=["dark", "quarter", "none"], default=None,
+                   help="override the heatmap sub-pixel refinement (default: the model's codec)")
     v.add_argument("--batch-size", type=int, default=64)
     v.add_argument("--threads", type=int, default=None)
     v.add_argument("--json", help="write the report as JSON")
     v.add_argument("--ced", help="write the CED curve (PNG)")
     v.add_argument("--overwrite", action="store_true")
     v.set_defaults(func=cmd_evaluate)
+
+    bn = sub.add_parser("bench", help="per-face latency and throughput, against the plain export and dlib")
+    bn.add_argument("--model", nargs="+", action="extend",
+                    help="registered name (random weights), shipped tag, checkpoint .pt or .onnx file "
+                         "(default: litehrnet_plus_10m litehrnet_plus_30m)")
+    bn.add_argument("--batch", type=_ints, default=[1, 64], help="batch sizes, e.g. 1,64")
+    bn.add_argument("--threads", type=_ints, default=[1, 2], help="ONNX Runtime / torch threads, e.g. 1,2")
+    bn.add_argument("--backend", default="onnxruntime", help="comma-separated: onnxruntime, pytorch")
+    bn.add_argument("--graphs", default="plain,deploy",
+                    help="graphs exported for names/checkpoints: plain, deploy, int8 (comma-separated)")
+    bn.add_argument("--seconds", type=float, default=2.0, help="measuring time per configuration")
+    bn.add_argument("--rounds", type=int, default=5, help="interleaved rounds the time is split into")
+    bn.add_argument("--crops", help="folder of images with .pts files to crop faces from (default: random pixels)")
+    bn.add_argument("--calibration", help="300-W root whose training folders calibrate the int8 graph")
+    bn.add_argument("--no-dlib", action="store_true", help="skip the dlib reference")
+    bn.add_argument("--note", help="stored with the machine description (e.g. what else was running)")
+    bn.add_argument("--json", help="write the report as JSON")
+    bn.add_argument("--overwrite", action="store_true")
+    bn.set_defaults(func=cmd_bench)
     return p
 
 

@@ -74,8 +74,9 @@ def warp(image: np.ndarray, m: np.ndarray, output_size: int) -> np.ndarray:
     zoom = float(np.sqrt(abs(np.linalg.det(m[:, :2]))))
     src = image
     if zoom < 0.5:
-        # shrink the source first so bilinear sampling does not alias
-        factor = int(np.floor(1 / zoom))
+        # shrink the source first so bilinear sampling does not alias (never below 1 pixel, so
+        # a box far larger than the image still gives a crop rather than an OpenCV error)
+        factor = min(int(np.floor(1 / zoom)), min(image.shape[:2]))
         src = cv2.resize(image, None, fx=1 / factor, fy=1 / factor, interpolation=cv2.INTER_AREA)
         up = np.array([[factor, 0, (factor - 1) / 2], [0, factor, (factor - 1) / 2]], dtype=np.float64)
         m = m @ np.vstack([up, [0, 0, 1]])
@@ -130,17 +131,35 @@ def to_input(crops: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(c[..., ::-1].transpose(0, 3, 1, 2), dtype=np.float32) / 255.0
 
 
+def check_boxes(boxes: np.ndarray) -> np.ndarray:
+    """(N,4) float64 boxes (a single (4,) box is accepted), or BoxError naming the problem."""
+    b = np.asarray(boxes, dtype=np.float64)
+    if b.ndim == 1 and b.size == 4:
+        b = b[None]
+    if b.size == 0:
+        return np.zeros((0, 4), dtype=np.float64)
+    if b.ndim != 2 or b.shape[1] != 4:
+        raise BoxError(f"boxes must be (N,4) x1,y1,x2,y2, got shape {b.shape}")
+    return b
+
+
 def crop_faces(image: np.ndarray, boxes: np.ndarray, output_size: int,
                scale: float = DEFAULT_CROP_SCALE) -> tuple[np.ndarray, np.ndarray]:
-    """Crop every face box of one image: (N,S,S,3) uint8 crops and their (N,2,3) matrices."""
-    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-    mats = np.stack([crop_matrix(b, output_size, scale) for b in boxes]) if len(boxes) else np.zeros((0, 2, 3))
-    crops = np.stack([warp(image, m, output_size) for m in mats]) if len(boxes) else \
-        np.zeros((0, output_size, output_size, 3), np.uint8)
+    """Crop every face box of one image: (N,S,S,3) uint8 crops and their (N,2,3) image->crop
+    matrices. Training, evaluation and inference all crop through here."""
+    b = check_boxes(boxes)
+    crops = np.zeros((len(b), output_size, output_size, 3), np.uint8)
+    mats = np.zeros((len(b), 2, 3), np.float64)
+    for i, box in enumerate(b):
+        mats[i] = crop_matrix(box, output_size, scale)
+        crops[i] = warp(image, mats[i], output_size)
     return crops, mats
 
 
 def uncrop_points(pts: np.ndarray, matrices: np.ndarray) -> np.ndarray:
     """Map (N,K,2) crop-pixel points back to image pixels through each crop's inverse."""
-    return np.stack([transform_points(p, invert_affine(m)) for p, m in zip(pts, matrices)]) \
-        if len(pts) else np.zeros((0,) + np.asarray(pts).shape[1:], np.float32)
+    pts = np.asarray(pts)
+    out = np.zeros(pts.shape, np.float32)
+    for i, m in enumerate(matrices):
+        out[i] = transform_points(pts[i], invert_affine(m))
+    return out

@@ -1,0 +1,247 @@
+"""Face detectors by name. Each maps a BGR image to boxes (M,4) x1,y1,x2,y2 float32 and
+scores (M,) float32 in the benchmark convention (the tight box of the 68 landmarks), so the
+crop around a detection matches the crops the landmark model was trained on.
+
+Every detector frames a face its own way (yuface includes the forehead, dlib a square on the
+eyes-mouth region), so each one's raw box is mapped by a BoxCalibration measured on the 300-W
+training folders with `tools/calibrate_detectors.py`. A user's own callable is used as is:
+it must already return boxes in the benchmark convention (wrap it with `Calibrated` if not).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Protocol
+
+import cv2
+import numpy as np
+
+from ..errors import ConfigError
+
+Detections = tuple[np.ndarray, np.ndarray]   # boxes (M,4) float32, scores (M,) float32
+
+
+class Detector(Protocol):
+    def __call__(self, image: np.ndarray) -> Detections: ...
+
+
+def empty() -> Detections:
+    return np.zeros((0, 4), dtype=np.float32), np.zeros((0,), dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class BoxCalibration:
+    """Raw detector box -> landmark box. Offsets and sizes are in units of the raw box size
+    s = (w + h) / 2: centre += (dx, dy) * s, width = sw * s, height = sh * s."""
+
+    dx: float = 0.0
+    dy: float = 0.0
+    sw: float = 1.0
+    sh: float = 1.0
+
+    def apply(self, boxes: np.ndarray) -> np.ndarray:
+        b = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+        s = ((b[:, 2] - b[:, 0]) + (b[:, 3] - b[:, 1])) / 2
+        cx = (b[:, 0] + b[:, 2]) / 2 + self.dx * s
+        cy = (b[:, 1] + b[:, 3]) / 2 + self.dy * s
+        w, h = self.sw * s, self.sh * s
+        return np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=1).astype(np.float32)
+
+
+class Calibrated:
+    """A raw detector plus the calibration into the benchmark convention."""
+
+    def __init__(self, raw: Callable[[np.ndarray], Detections], calibration: BoxCalibration,
+                 name: str = "custom") -> None:
+        self.raw = raw
+        self.calibration = calibration
+        self.name = name
+
+    def __call__(self, image: np.ndarray) -> Detections:
+        boxes, scores = self.raw(image)
+        return self.calibration.apply(boxes), np.asarray(scores, dtype=np.float32).reshape(-1)
+
+
+def _downscale(image: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
+    """The image shrunk so its longer side is at most max_side, and the factor to undo it."""
+    side = max(image.shape[:2])
+    if side <= max_side:
+        return image, 1.0
+    f = max_side / side
+    return cv2.resize(image, None, fx=f, fy=f, interpolation=cv2.INTER_AREA), 1.0 / f
+
+
+class YuFaceRaw:
+    """libfacedetection's CNN (PyPI `yuface`, weights compiled in). Images are shrunk to a
+    longer side of max_side first: the package warns that larger inputs detect worse."""
+
+    def __init__(self, conf: float = 0.5, max_side: int = 960) -> None:
+        # yuface's bundled OpenMP spin-waits by default; on a busy CPU that made detection 2x to
+        # 15x slower here (docs/inference.md gives the command), so ask for passive waiting.
+        # It is read when the library loads, i.e. at the first import below.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        import yuface  # noqa: F401  (fail at construction, not at the first image)
+        self.conf = conf
+        self.max_side = max_side
+
+    def __call__(self, image: np.ndarray) -> Detections:
+        import yuface
+        small, undo = _downscale(image, self.max_side)
+        confs, xywh, _ = yuface.detect(np.ascontiguousarray(small), conf=self.conf)
+        if len(confs) == 0:
+            return empty()
+        b = xywh.astype(np.float32) * undo
+        boxes = np.concatenate([b[:, :2], b[:, :2] + b[:, 2:]], axis=1)
+        return boxes, confs.astype(np.float32) / 100.0
+
+
+class DlibHogRaw:
+    """dlib's HOG + linear SVM frontal detector (extra `dlib`). Its smallest face is ~80 px, so
+    small images are upsampled once; scores are SVM margins (> 0 = detection), not probabilities."""
+
+    def __init__(self, upsample_below: int = 640, max_side: int = 1280) -> None:
+        import dlib
+        self._detector = dlib.get_frontal_face_detector()
+        self.upsample_below = upsample_below
+        self.max_side = max_side
+
+    def __call__(self, image: np.ndarray) -> Detections:
+        small, undo = _downscale(image, self.max_side)
+        up = 1 if max(small.shape[:2]) <= self.upsample_below else 0
+        rgb = np.ascontiguousarray(small[:, :, ::-1])
+        rects, scores, _ = self._detector.run(rgb, up, 0.0)
+        if not rects:
+            return empty()
+        # dlib's right/bottom are inclusive pixel indices
+        boxes = np.array([[r.left(), r.top(), r.right() + 1, r.bottom() + 1] for r in rects], dtype=np.float32)
+        return boxes * undo, np.asarray(scores, dtype=np.float32)
+
+
+class MediaPipeRaw:
+    """MediaPipe BlazeFace, full-range model (extra `mediapipe`; needs numpy<2, see docs)."""
+
+    def __init__(self, min_confidence: float = 0.5) -> None:
+        from mediapipe.python.solutions import face_detection
+        self._det = face_detection.FaceDetection(model_selection=1, min_detection_confidence=min_confidence)
+
+    def __call__(self, image: np.ndarray) -> Detections:
+        h, w = image.shape[:2]
+        res = self._det.process(np.ascontiguousarray(image[:, :, ::-1]))
+        if not res.detections:
+            return empty()
+        boxes, scores = [], []
+        for d in res.detections:
+            r = d.location_data.relative_bounding_box
+            boxes.append([r.xmin * w, r.ymin * h, (r.xmin + r.width) * w, (r.ymin + r.height) * h])
+            scores.append(d.score[0])
+        return np.array(boxes, dtype=np.float32), np.array(scores, dtype=np.float32)
+
+
+class HaarRaw:
+    """OpenCV's Viola-Jones cascade (frontalface_default). Only OpenCV 4 wheels have it: OpenCV 5
+    removed CascadeClassifier and its data files, so with the base install this refuses clearly."""
+
+    def __init__(self, min_size: int = 30) -> None:
+        if not hasattr(cv2, "CascadeClassifier"):
+            raise ConfigError(f"detector 'haar': OpenCV {cv2.__version__} has no Haar cascades "
+                              "(OpenCV 5 removed CascadeClassifier and its data files); use 'yuface'")
+        path = Path(cv2.data.haarcascades) / "haarcascade_frontalface_default.xml"
+        self._cascade = cv2.CascadeClassifier(str(path))
+        if self._cascade.empty():
+            raise ConfigError(f"detector 'haar': cannot load {path}")
+        self.min_size = min_size
+
+    def __call__(self, image: np.ndarray) -> Detections:
+        grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+        rects, _, weights = self._cascade.detectMultiScale3(
+            grey, scaleFactor=1.1, minNeighbors=5, minSize=(self.min_size, self.min_size), outputRejectLevels=True)
+        if len(rects) == 0:
+            return empty()
+        r = np.asarray(rects, dtype=np.float32).reshape(-1, 4)
+        boxes = np.concatenate([r[:, :2], r[:, :2] + r[:, 2:]], axis=1)
+        return boxes, np.asarray(weights, dtype=np.float32).reshape(-1)
+
+
+# Calibrations measured on the 300-W training folders (afw, helen/trainset, lfpw/trainset;
+# medians over matched faces) by
+#   .venv/bin/python tools/calibrate_detectors.py --detectors yuface dlib --json benchmarks/detector_calibration.json
+#   .venv-mediapipe/bin/python tools/calibrate_detectors.py --detectors mediapipe haar \
+#       --json benchmarks/detector_calibration.json --update
+# (results, and the IoU/centre error on lfpw/testset, in benchmarks/detector_calibration.json).
+CALIBRATIONS: dict[str, BoxCalibration] = {
+    "yuface": BoxCalibration(dx=0.0062, dy=0.1509, sw=0.8814, sh=0.864),
+    "dlib": BoxCalibration(dx=0.0047, dy=0.1109, sw=0.9823, sh=0.9518),
+    "mediapipe": BoxCalibration(dx=0.0001, dy=0.0951, sw=0.8849, sh=0.8677),
+    "haar": BoxCalibration(dx=0.004, dy=0.1473, sw=0.8545, sh=0.8353),
+}
+
+# name -> (factory of the raw detector, extra to install)
+_RAW: dict[str, tuple[Callable[[], Callable[[np.ndarray], Detections]], str | None]] = {
+    "yuface": (YuFaceRaw, None),
+    "dlib": (DlibHogRaw, "dlib"),
+    "mediapipe": (MediaPipeRaw, "mediapipe"),
+    "haar": (HaarRaw, None),
+}
+# "auto": the best installed, in the order measured in docs/inference.md (yuface finds the most
+# faces; its wheels exist only for CPython 3.10-3.11 on x86-64 Linux/Windows).
+DEFAULT_DETECTOR = "auto"
+PREFERENCE = ("yuface", "mediapipe", "dlib")
+
+
+def detector_names() -> list[str]:
+    return sorted(_RAW)
+
+
+def register_detector(name: str, factory: Callable[[], Callable[[np.ndarray], Detections]],
+                      calibration: BoxCalibration | None = None) -> None:
+    """Make a detector available by name (its raw boxes mapped by `calibration`)."""
+    if name in _RAW:
+        raise ValueError(f"detector {name!r} is registered already")
+    _RAW[name] = (factory, None)
+    CALIBRATIONS[name] = calibration or BoxCalibration()
+
+
+def get_raw_detector(name: str) -> Callable[[np.ndarray], Detections]:
+    """The uncalibrated detector (for measuring calibrations)."""
+    if name not in _RAW:
+        raise ConfigError(f"unknown face detector {name!r} (known: auto, {', '.join(detector_names())})")
+    factory, extra = _RAW[name]
+    try:
+        return factory()
+    except ImportError as e:
+        hint = f"pip install 'litehrnet-plus[{extra}]'" if extra else "reinstall litehrnet-plus"
+        raise ConfigError(f"detector {name!r} is not installed ({e}); {hint}") from None
+
+
+def get_detector(name_or_callable: str | Callable[[np.ndarray], Detections] = DEFAULT_DETECTOR,
+                 ) -> Callable[[np.ndarray], Detections]:
+    """A calibrated detector by name ("auto": the first installed of PREFERENCE), or the
+    user's callable unchanged."""
+    if callable(name_or_callable):
+        return name_or_callable
+    name = str(name_or_callable)
+    if name != "auto":
+        return Calibrated(get_raw_detector(name), CALIBRATIONS.get(name, BoxCalibration()), name)
+    for candidate in PREFERENCE:
+        try:
+            return Calibrated(get_raw_detector(candidate), CALIBRATIONS[candidate], candidate)
+        except ConfigError:
+            continue
+    raise ConfigError("no face detector is installed: install yuface (CPython 3.10/3.11, x86-64), "
+                      "the 'dlib' or 'mediapipe' extra, or pass your own detector or face boxes")
+
+
+def run_detector(detector: Callable[[np.ndarray], Detections], image: np.ndarray) -> Detections:
+    """Call a detector and check what it returns (user callables included)."""
+    out = detector(image)
+    try:
+        boxes, scores = out
+        boxes = np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
+        scores = np.asarray(scores, dtype=np.float32).reshape(-1)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"a face detector must return (boxes (M,4), scores (M,)); got {type(out).__name__} ({e})") from None
+    if len(boxes) != len(scores):
+        raise ValueError(f"face detector returned {len(boxes)} boxes but {len(scores)} scores")
+    keep = np.all(np.isfinite(boxes), axis=1) & (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
+    return boxes[keep], scores[keep]

@@ -1,0 +1,84 @@
+"""The public inference API: `FaceLandmarker` (ONNX Runtime, NumPy and OpenCV only).
+
+    lm = FaceLandmarker("litehrnet_plus_30m.300w")     # a shipped tag or a path to an .onnx
+    faces = lm.detect("photo.jpg")                     # list[Face], best detector score first
+    pts = lm.landmarks(image, boxes)                   # (N,K,2), boxes in the benchmark convention
+
+Coordinates are 0-based pixels with pixel centres at integers. All faces of an image go
+through ONNX Runtime as one batch.
+"""
+from __future__ import annotations
+
+import os
+from typing import Callable
+
+import numpy as np
+
+from .. import hub
+from ..data.images import read_image, to_bgr8
+from ..errors import CheckpointError, NoFaceError
+from ..data.transforms import crop_faces, uncrop_points
+from .detector import DEFAULT_DETECTOR, Detections, get_detector, run_detector
+from .results import Face
+from .runtime import OnnxHeatmapModel
+
+ImageLike = np.ndarray | str | os.PathLike
+
+
+def load_image(image: ImageLike) -> np.ndarray:
+    """A path (read, ImageReadError naming the file) or an in-memory HxWx3 BGR image."""
+    if isinstance(image, (str, os.PathLike)):
+        return read_image(image)
+    return to_bgr8(image, "image array")
+
+
+def default_model() -> str:
+    try:
+        return hub.default_tag()
+    except FileNotFoundError as e:
+        raise CheckpointError(f"{e}") from None
+
+
+class FaceLandmarker:
+    """Face detector + Lite-HRNet Plus landmark model on ONNX Runtime."""
+
+    def __init__(self, model: str | os.PathLike | None = None,
+                 detector: str | Callable[[np.ndarray], Detections] = DEFAULT_DETECTOR,
+                 threads: int | None = None, providers: list[str] | None = None) -> None:
+        self.model = OnnxHeatmapModel(model if model is not None else default_model(), threads, providers)
+        self.detector = get_detector(detector)
+        self.detector_name = getattr(self.detector, "name", None) or getattr(detector, "__name__", "custom")
+
+    @property
+    def num_landmarks(self) -> int:
+        return self.model.num_landmarks
+
+    def detect(self, image: ImageLike) -> list[Face]:
+        """Every face in the image, highest detector score first; [] when there is none."""
+        img = load_image(image)
+        boxes, scores = run_detector(self.detector, img)
+        order = np.argsort(-scores, kind="stable")
+        boxes, scores = boxes[order], scores[order]
+        pts, lscores = self.predict(img, boxes)
+        return [Face(tuple(float(v) for v in b), float(s), p, ls)
+                for b, s, p, ls in zip(boxes, scores, pts, lscores)]
+
+    def detect_one(self, image: ImageLike) -> Face:
+        """The highest-scoring face, or NoFaceError."""
+        faces = self.detect(image)
+        if not faces:
+            where = image if isinstance(image, (str, os.PathLike)) else "image"
+            raise NoFaceError(f"{where}: no face found by detector {self.detector_name!r}")
+        return faces[0]
+
+    def landmarks(self, image: ImageLike, boxes: np.ndarray) -> np.ndarray:
+        """Landmarks (N,K,2) float32 for face boxes (N,4) x1,y1,x2,y2 in the benchmark
+        convention (tight box of the landmarks)."""
+        return self.predict(load_image(image), boxes)[0]
+
+    def predict(self, image: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """BGR image + boxes -> landmarks (N,K,2) in image pixels and peak scores (N,K); one
+        ONNX Runtime batch for all boxes."""
+        crops, mats = crop_faces(image, boxes, self.model.input_size, self.model.crop_scale)
+        pts, scores = self.model.predict_crops(crops)
+        return uncrop_points(pts, mats), scores

@@ -1,0 +1,125 @@
+"""An exported heatmap model run by ONNX Runtime: face crops in, landmarks in crop pixels out.
+
+No PyTorch here: the .onnx file carries everything needed (see engine/export.py) in its
+"litehrnet_plus" metadata entry, so this works on the base install.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from .. import hub
+from ..codec import HeatmapCodec
+from ..data.transforms import DEFAULT_CROP_SCALE, to_input
+from ..errors import CheckpointError, ConfigError
+from ..schemes import LandmarkScheme, get_scheme, scheme_for
+
+METADATA_KEY = "litehrnet_plus"   # the key engine/export.py writes; duplicated to avoid importing torch
+
+
+def resolve_model(path_or_tag: str | os.PathLike) -> tuple[Path, str]:
+    """A model file path and a display tag: an existing file is used as is, anything else is
+    looked up among the shipped weights."""
+    p = Path(path_or_tag)
+    text = str(path_or_tag)
+    if p.suffix.lower() == ".onnx" or p.exists() or "/" in text or os.sep in text:
+        if not p.is_file():
+            raise CheckpointError(f"{p}: no such model file")
+        return p, p.stem
+    try:
+        return hub.resolve(str(path_or_tag), "onnx"), str(path_or_tag)
+    except FileNotFoundError as e:
+        raise CheckpointError(f"{path_or_tag}: not a model file and {e}") from None
+
+
+class OnnxHeatmapModel:
+    """An ONNX heatmap model in an ONNX Runtime session (graph optimisation: all)."""
+
+    def __init__(self, path_or_tag: str | os.PathLike, threads: int | None = None,
+                 providers: list[str] | None = None) -> None:
+        self.path, self.tag = resolve_model(path_or_tag)
+        opts = ort.SessionOptions()
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if threads is not None:
+            if threads < 1:
+                raise ConfigError(f"threads must be >= 1, got {threads}")
+            opts.intra_op_num_threads = int(threads)
+            opts.inter_op_num_threads = 1
+        try:
+            self.session = ort.InferenceSession(str(self.path), sess_options=opts,
+                                                providers=providers or ["CPUExecutionProvider"])
+        except Exception as e:  # ORT raises its own Fail/InvalidProtobuf types
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise CheckpointError(f"{self.path}: not a loadable ONNX model ({first})") from None
+        self.meta = self._read_metadata()
+        self.num_landmarks = int(self.meta["num_landmarks"])
+        self.input_size = int(self.meta.get("input_size", 96))
+        self.codec = (HeatmapCodec.from_dict(self.meta["codec"]) if isinstance(self.meta.get("codec"), dict)
+                      else HeatmapCodec(input_size=self.input_size))
+        self.scheme: LandmarkScheme = self._scheme()
+        # crop side / face box side used in training (newer exports record it)
+        self.crop_scale = float(self.meta.get("crop_scale", DEFAULT_CROP_SCALE))
+        self._input = self.session.get_inputs()[0].name
+        self._check_shapes()
+
+    def _read_metadata(self) -> dict:
+        raw = self.session.get_modelmeta().custom_metadata_map.get(METADATA_KEY)
+        if raw is None:
+            raise CheckpointError(f"{self.path}: ONNX file lacks the {METADATA_KEY!r} metadata; "
+                                  "export it with `litehrnet-plus export`")
+        try:
+            meta = json.loads(raw)
+        except json.JSONDecodeError as e:
+            raise CheckpointError(f"{self.path}: {METADATA_KEY!r} metadata is not JSON ({e})") from None
+        if not isinstance(meta, dict) or not isinstance(meta.get("num_landmarks"), int) or meta["num_landmarks"] < 1:
+            raise CheckpointError(f"{self.path}: metadata lacks a positive integer num_landmarks")
+        if meta.get("activation", "sigmoid") != "sigmoid":
+            # the codec's peak scores and the tracker's threshold assume probabilities
+            raise CheckpointError(f"{self.path}: heatmap activation {meta.get('activation')!r} is not "
+                                  "supported for inference (export with activation='sigmoid')")
+        return meta
+
+    def _scheme(self) -> LandmarkScheme:
+        name = self.meta.get("scheme")
+        if isinstance(name, str):
+            try:
+                scheme = get_scheme(name)
+                if scheme.num_landmarks == self.num_landmarks:
+                    return scheme
+            except KeyError:
+                pass
+        return scheme_for(self.num_landmarks)
+
+    def _check_shapes(self) -> None:
+        shape = self.session.get_inputs()[0].shape
+        if len(shape) != 4 or shape[1] != 3 or any(isinstance(s, int) and s != self.input_size for s in shape[2:]):
+            raise CheckpointError(f"{self.path}: input shape {shape} does not match (N,3,{self.input_size},"
+                                  f"{self.input_size}) from its metadata")
+        if not 0 < self.crop_scale < 10:
+            raise CheckpointError(f"{self.path}: crop_scale {self.crop_scale} in its metadata is not plausible")
+        if self.codec.input_size != self.input_size:
+            raise CheckpointError(f"{self.path}: codec input size {self.codec.input_size} differs from the "
+                                  f"model input size {self.input_size}")
+
+    def heatmaps(self, crops: np.ndarray) -> np.ndarray:
+        """(N,S,S,3) uint8 BGR crops -> (N,K,H,W) float32 heatmaps, in one ONNX Runtime call."""
+        c = np.asarray(crops)
+        if c.ndim != 4 or c.shape[1:] != (self.input_size, self.input_size, 3):
+            raise ValueError(f"crops must be (N,{self.input_size},{self.input_size},3), got {c.shape}")
+        if len(c) == 0:
+            h = self.codec.heatmap_size
+            return np.zeros((0, self.num_landmarks, h, h), dtype=np.float32)
+        return self.session.run(None, {self._input: to_input(c)})[0]
+
+    def predict_crops(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(N,S,S,3) uint8 BGR crops -> landmarks (N,K,2) float32 in crop pixels, scores (N,K)."""
+        hm = self.heatmaps(crops)
+        if len(hm) == 0:
+            return (np.zeros((0, self.num_landmarks, 2), dtype=np.float32),
+                    np.zeros((0, self.num_landmarks), dtype=np.float32))
+        pts, scores = self.codec.decode(hm)
+        return pts.astype(np.float32), scores.astype(np.float32)

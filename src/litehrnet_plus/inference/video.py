@@ -1,0 +1,204 @@
+"""Video and webcam landmarks: detect once, then track.
+
+Like MediaPipe's face mesh, the face detector runs only when needed: each next frame is
+cropped around the previous frame's landmarks (their tight box is exactly the benchmark box
+the model was trained on), and the detector runs again when a face's confidence (mean heatmap
+peak score) falls below a threshold, when no face is tracked, and every `redetect_interval`
+frames to pick up new faces. A One-Euro filter per face smooths the landmarks.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator, Protocol
+
+import cv2
+import numpy as np
+
+from ..data.transforms import landmark_box
+from ..errors import VideoReadError
+from .detector import run_detector
+from .results import Face
+from .smoothing import OneEuroFilter
+
+VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv")
+
+# Lost-track threshold on the mean heatmap peak score, measured by
+#   .venv/bin/python tools/calibrate_tracking.py --model MODEL --json benchmarks/tracking_threshold.json
+# (face crops vs crops moved off the face, on 300-W training images; the threshold with the best
+# balanced accuracy). It depends on the model: a model file's "track_threshold" metadata wins.
+TRACK_THRESHOLD = 0.49
+# One-Euro parameters (speeds in face sizes per second), chosen by
+#   .venv/bin/python tools/measure_tracking.py --model MODEL --threshold 0.49 --json benchmarks/video.json
+# as the least jitter on a still face whose error on a panning face stays within 2% of unsmoothed.
+MIN_CUTOFF = 0.03
+BETA = 100.0
+D_CUTOFF = 1.0
+MIN_FACE = 8.0   # pixels: a tracked landmark box smaller than this is lost
+
+
+class Predictor(Protocol):
+    """What the tracker needs from FaceLandmarker."""
+
+    detector: object
+
+    def predict(self, image: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+# ----------------------------------------------------------------------------- sources
+@dataclass
+class VideoSource:
+    """Frames of a video file or a webcam (an integer index)."""
+
+    source: str | int
+    capture: cv2.VideoCapture
+    fps: float
+    frame_count: int          # 0 when unknown (webcams, some containers)
+
+    @property
+    def name(self) -> str:
+        return f"webcam {self.source}" if isinstance(self.source, int) else str(self.source)
+
+    def frames(self) -> Iterator[tuple[int, float, np.ndarray]]:
+        """(index, time in seconds, BGR frame); file times come from the frame rate, webcam
+        times from the clock (a webcam's frame rate is rarely what it reports)."""
+        start = time.perf_counter()
+        i = 0
+        while True:
+            ok, frame = self.capture.read()
+            if not ok or frame is None:
+                return
+            t = time.perf_counter() - start if isinstance(self.source, int) else i / self.fps
+            yield i, t, frame
+            i += 1
+
+    def close(self) -> None:
+        self.capture.release()
+
+
+def open_video(source: str | int | Path) -> VideoSource:
+    """Open a video file or webcam index, or raise VideoReadError naming it."""
+    if isinstance(source, int):
+        cap = cv2.VideoCapture(source)
+        if not cap.isOpened():
+            raise VideoReadError(f"webcam {source}: cannot be opened (no such camera or no permission)")
+        fps = cap.get(cv2.CAP_PROP_FPS)
+        return VideoSource(source, cap, fps if fps and fps > 0 else 30.0, 0)
+    p = Path(source)
+    if not p.is_file():
+        raise VideoReadError(f"{p}: no such video file")
+    cap = cv2.VideoCapture(str(p))
+    if not cap.isOpened():
+        raise VideoReadError(f"{p}: cannot be opened as a video (corrupt or unsupported format)")
+    ok, _ = cap.read()
+    if not ok:
+        cap.release()
+        raise VideoReadError(f"{p}: no frame could be decoded (corrupt or empty video)")
+    cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+    fps = cap.get(cv2.CAP_PROP_FPS)
+    count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+    return VideoSource(str(p), cap, fps if fps and 0 < fps < 1000 else 30.0, max(count, 0))
+
+
+# ----------------------------------------------------------------------------- tracking
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = w * h
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+@dataclass
+class _Track:
+    landmarks: np.ndarray            # last raw (unsmoothed) prediction: next frame's crop
+    scores: np.ndarray
+    detector_score: float
+    filter: OneEuroFilter | None = field(default=None)
+
+
+class FaceTracker:
+    """Per-frame landmarks for a stream, detector only when needed (see module doc)."""
+
+    def __init__(self, landmarker: Predictor, threshold: float | None = None,
+                 redetect_interval: int = 30, smooth: bool = True, min_cutoff: float = MIN_CUTOFF,
+                 beta: float = BETA, d_cutoff: float = D_CUTOFF, match_iou: float = 0.3) -> None:
+        self.landmarker = landmarker
+        if threshold is None:
+            # a model file may carry its own measured threshold; else the shipped models' one
+            meta = getattr(getattr(landmarker, "model", None), "meta", None) or {}
+            threshold = float(meta.get("track_threshold", TRACK_THRESHOLD))
+        self.threshold = threshold
+        self.redetect_interval = redetect_interval
+        self.smooth = smooth
+        self.filter_args = (min_cutoff, beta, d_cutoff)
+        self.match_iou = match_iou
+        self.tracks: list[_Track] = []
+        self.detector_runs = 0          # how often the detector ran (for tests and figures)
+        self._since_detect = 0
+
+    def reset(self) -> None:
+        self.tracks = []
+        self._since_detect = 0
+
+    def update(self, frame: np.ndarray, t: float) -> list[Face]:
+        """Landmarks of every tracked face in this frame (t in seconds, increasing)."""
+        lost = self._follow(frame)
+        self._since_detect += 1
+        due = self.redetect_interval > 0 and self._since_detect >= self.redetect_interval
+        if lost or not self.tracks or due:
+            self._detect(frame)
+        return [self._output(tr, t) for tr in self.tracks]
+
+    def _follow(self, frame: np.ndarray) -> bool:
+        """Crop each track around its previous landmarks (one batch); drop the ones whose
+        confidence fell below the threshold. True if any was lost."""
+        if not self.tracks:
+            return False
+        boxes = np.stack([landmark_box(tr.landmarks) for tr in self.tracks])
+        side = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
+        # a face that collapsed or outgrew the frame is lost whatever its score says
+        sane = (side >= MIN_FACE) & (side <= max(frame.shape[:2]))
+        self.tracks = [tr for tr, ok in zip(self.tracks, sane) if ok]
+        if not self.tracks:
+            return True
+        pts, scores = self.landmarker.predict(frame, boxes[sane])
+        lost = not np.all(sane)
+        kept = []
+        for tr, p, s in zip(self.tracks, pts, scores):
+            if float(np.mean(s)) >= self.threshold and np.all(np.isfinite(p)):
+                tr.landmarks, tr.scores = p, s
+                kept.append(tr)
+        lost = lost or len(kept) < len(self.tracks)
+        self.tracks = kept
+        return lost
+
+    def _detect(self, frame: np.ndarray) -> None:
+        """Run the detector; faces not already tracked start new tracks."""
+        self.detector_runs += 1
+        self._since_detect = 0
+        boxes, det_scores = run_detector(self.landmarker.detector, frame)
+        if len(boxes) == 0:
+            return
+        tracked = [landmark_box(tr.landmarks) for tr in self.tracks]
+        fresh = [i for i in np.argsort(-det_scores, kind="stable")
+                 if all(_iou(boxes[i], tb) < self.match_iou for tb in tracked)]
+        if not fresh:
+            return
+        pts, scores = self.landmarker.predict(frame, boxes[fresh])
+        for i, p, s in zip(fresh, pts, scores):
+            if float(np.mean(s)) >= self.threshold:
+                self.tracks.append(_Track(p, s, float(det_scores[i])))
+
+    def _output(self, tr: _Track, t: float) -> Face:
+        pts = tr.landmarks
+        if self.smooth:
+            if tr.filter is None:
+                tr.filter = OneEuroFilter(*self.filter_args)
+            box = landmark_box(pts)
+            size = float(max(box[2] - box[0], box[3] - box[1], 1.0))
+            pts = tr.filter(pts, t, scale=size)
+        box = landmark_box(pts)
+        return Face(tuple(float(v) for v in box), tr.detector_score, pts.astype(np.float32), tr.scores)
+
