@@ -198,7 +198,6 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
-# ----------------------------------------------------------------------------- bench
 def cmd_bench(args: argparse.Namespace) -> int:
     from .fileio import check_writable
     from .inference.bench import format_table, run_bench, write_report
@@ -279,24 +278,6 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--overwrite", action="store_true")
     v.set_defaults(func=cmd_evaluate)
 
-    bn = sub.add_parser("bench", help="per-face latency and throughput, against the plain export and dlib")
-    bn.add_argument("--model", nargs="+", action="extend",
-                    help="registered name (random weights), shipped tag, checkpoint .pt or .onnx file "
-                         "(default: litehrnet_plus_10m litehrnet_plus_30m)")
-    bn.add_argument("--batch", type=_ints, default=[1, 64], help="batch sizes, e.g. 1,64")
-    bn.add_argument("--threads", type=_ints, default=[1, 2], help="ONNX Runtime / torch threads, e.g. 1,2")
-    bn.add_argument("--backend", default="onnxruntime", help="comma-separated: onnxruntime, pytorch")
-    bn.add_argument("--graphs", default="plain,deploy",
-                    help="graphs exported for names/checkpoints: plain, deploy, int8 (comma-separated)")
-    bn.add_argument("--seconds", type=float, default=2.0, help="measuring time per configuration")
-    bn.add_argument("--rounds", type=int, default=5, help="interleaved rounds the time is split into")
-    bn.add_argument("--crops", help="folder of images with .pts files to crop faces from (default: random pixels)")
-    bn.add_argument("--calibration", help="300-W root whose training folders calibrate the int8 graph")
-    bn.add_argument("--no-dlib", action="store_true", help="skip the dlib reference")
-    bn.add_argument("--note", help="stored with the machine description (e.g. what else was running)")
-    bn.add_argument("--json", help="write the report as JSON")
-    bn.add_argument("--overwrite", action="store_true")
-    bn.set_defaults(func=cmd_bench)
     return p
 
 
