@@ -198,24 +198,6 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_bench(args: argparse.Namespace) -> int:
-    from .fileio import check_writable
-    from .inference.bench import format_table, run_bench, write_report
-
-    if args.json:
-        check_writable(args.json, args.overwrite)
-    split = lambda text: [t.strip() for t in text.split(",") if t.strip()]  # noqa: E731
-    report = run_bench(args.model or ["litehrnet_plus_10m", "litehrnet_plus_30m"], args.batch, args.threads,
-                       split(args.backend), split(args.graphs), seconds=args.seconds, rounds=args.rounds,
-                       crops_folder=args.crops, calibration=args.calibration, use_dlib=not args.no_dlib,
-                       note=args.note, log=lambda msg: print(msg, file=sys.stderr))
-    print(format_table(report))
-    if args.json:
-        write_report(report, args.json)
-        print(f"wrote {args.json}")
-    return 0
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="litehrnet-plus", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
