@@ -22,7 +22,7 @@ from litehrnet_plus.fileio import OutputExistsError, atomic_write_bytes, check_w
 
 from synthetic import make_300w, tiny_config
 
-EPOCHS = 4
+EPOCHS = 6
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +51,7 @@ def test_sigkill_at_random_moments_then_resume_gives_the_same_weights(data, tmp_
     for attempt in range(8):
         proc = _start(cfg_path, resume=attempt > 0)
         # kill somewhere in the next few seconds: during start-up, training or a checkpoint write
-        deadline = time.monotonic() + rng.uniform(0.5, 6.0)
+        deadline = time.monotonic() + rng.uniform(0.5, 3.0)
         while time.monotonic() < deadline and proc.poll() is None:
             time.sleep(0.02)
         if proc.poll() is None:

@@ -198,6 +198,38 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+# ----------------------------------------------------------------------------- bench
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .fileio import check_writable
+    from .inference.bench import (format_table, format_training, machine_info, run_bench, train_throughput,
+                                  training_models, write_report)
+
+    if args.json:
+        check_writable(args.json, args.overwrite)
+    split = lambda text: [t.strip() for t in text.split(",") if t.strip()]  # noqa: E731
+    log = lambda msg: print(msg, file=sys.stderr)  # noqa: E731
+    models = args.model or ["litehrnet_plus_10m", "litehrnet_plus_30m"]
+    if args.mode == "training":
+        report = {"format": "litehrnet_plus.bench/1", "machine": machine_info(args.note), "rows": []}
+    else:
+        report = run_bench(models, args.batch, args.threads, split(args.backend), split(args.graphs),
+                           seconds=args.seconds, rounds=args.rounds, crops_folder=args.crops,
+                           calibration=args.calibration, use_dlib=not args.no_dlib, note=args.note,
+                           levels=split(args.ort_level), profile=args.profile, keep=args.keep_graphs, log=log)
+        print(format_table(report))
+    if args.mode in ("training", "both"):
+        rows = train_throughput(training_models(models), args.threads, split(args.train_variants),
+                                batch=args.train_batch, seconds=args.train_seconds, rounds=args.rounds, log=log)
+        report["training"] = {"batch": args.train_batch, "rows": rows,
+                              "timing": "one step of engine/train.py's loop (forward, BCE loss, backward, Adam) "
+                                        "on synthetic tensors; data preparation excluded"}
+        print(format_training(rows))
+    if args.json:
+        write_report(report, args.json)
+        print(f"wrote {args.json}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="litehrnet-plus", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -260,6 +292,36 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--overwrite", action="store_true")
     v.set_defaults(func=cmd_evaluate)
 
+    bn = sub.add_parser("bench", help="per-face latency and throughput, against the plain export and dlib")
+    bn.add_argument("--model", nargs="+", action="extend",
+                    help="registered name (random weights), shipped tag, checkpoint .pt or .onnx file "
+                         "(default: litehrnet_plus_10m litehrnet_plus_30m)")
+    bn.add_argument("--batch", type=_ints, default=[1, 64], help="batch sizes, e.g. 1,64")
+    bn.add_argument("--threads", type=_ints, default=[1, 2], help="ONNX Runtime / torch threads, e.g. 1,2")
+    bn.add_argument("--backend", default="onnxruntime", help="comma-separated: onnxruntime, pytorch")
+    bn.add_argument("--graphs", default="plain,deploy",
+                    help="graphs exported for names/checkpoints: plain, deploy, int8, or a deploy variant "
+                         "deploy:key=value+... (engine/deploy.py DeployOptions), comma-separated")
+    bn.add_argument("--ort-level", default="all",
+                    help="ONNX Runtime graph optimisation levels to time (all, extended, basic; comma-separated)")
+    bn.add_argument("--seconds", type=float, default=2.0, help="measuring time per configuration")
+    bn.add_argument("--rounds", type=int, default=5, help="interleaved rounds the time is split into")
+    bn.add_argument("--crops", help="folder of images with .pts files to crop faces from (default: random pixels)")
+    bn.add_argument("--calibration", help="300-W root whose training folders calibrate the int8 graph")
+    bn.add_argument("--no-dlib", action="store_true", help="skip the dlib reference")
+    bn.add_argument("--note", help="stored with the machine description (e.g. what else was running)")
+    bn.add_argument("--profile", action="store_true",
+                    help="also run ONNX Runtime's profiler on each graph (batch 1, 1 thread): time per op type")
+    bn.add_argument("--keep-graphs", metavar="DIR", help="copy the exported graphs into DIR")
+    bn.add_argument("--mode", choices=["inference", "training", "both"], default="inference",
+                    help="training: images/s of a training step per model, --threads and --train-variants")
+    bn.add_argument("--train-variants", default="eager,channels_last",
+                    help="comma-separated: eager, channels_last, compile, compile+channels_last")
+    bn.add_argument("--train-batch", type=int, default=64)
+    bn.add_argument("--train-seconds", type=float, default=10.0, help="measuring time per training case")
+    bn.add_argument("--json", help="write the report as JSON")
+    bn.add_argument("--overwrite", action="store_true")
+    bn.set_defaults(func=cmd_bench)
     return p
 
 

