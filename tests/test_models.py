@@ -29,7 +29,8 @@ def _randomise(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
                 m.bias.copy_(torch.rand(m.num_features, generator=g) * 0.2 - 0.1)
             elif isinstance(m, torch.nn.Conv2d):
                 fan_in = m.weight[0].numel()
-                m.weight.copy_(torch.randn(m.weight.shape, generator=g) / fan_in ** 0.5)
+                # 0.5/sqrt(fan_in): activations stay O(1) even through the doubled branch-0 paths
+                m.weight.copy_(0.5 * torch.randn(m.weight.shape, generator=g) / fan_in ** 0.5)
     return model.eval()
 
 

@@ -24,10 +24,9 @@ import numpy as np
 from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).parent))
-from groundtruth import DATA, TEST_300W, TRAIN_300W, faces_300w, iou, nearest  # noqa: E402
+from groundtruth import write_results, DATA, TEST_300W, TRAIN_300W, faces_300w, iou, nearest  # noqa: E402
 
 from litehrnet_plus.data.images import read_image  # noqa: E402
-from litehrnet_plus.fileio import atomic_write_json, check_writable  # noqa: E402
 from litehrnet_plus.inference.detector import BoxCalibration, get_raw_detector  # noqa: E402
 
 
@@ -95,8 +94,7 @@ def main() -> int:
         print(f"{name}: {json.dumps(res)}")
         print(f'    "{name}": BoxCalibration(dx={cal.dx}, dy={cal.dy}, sw={cal.sw}, sh={cal.sh}),')
     if args.json:
-        old = json.loads(args.json.read_text()) if args.update and args.json.exists() else {}
-        atomic_write_json(check_writable(args.json, overwrite=args.update), {**old, **results})
+        write_results(args.json, results, args.update)
     return 0
 
 

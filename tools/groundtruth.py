@@ -2,10 +2,19 @@
 package: the tools read `../shared/data`, which is never shipped)."""
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
+
+
+def write_results(path: Path, results: dict, update: bool) -> None:
+    """Write a tool's JSON results; with update, merge into the existing file's entries."""
+    from litehrnet_plus.fileio import atomic_write_json, check_writable
+
+    old = json.loads(path.read_text()) if update and path.exists() else {}
+    atomic_write_json(check_writable(path, overwrite=update), {**old, **results})
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 TRAIN_300W = ("300w/afw", "300w/helen/trainset", "300w/lfpw/trainset")

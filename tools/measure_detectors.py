@@ -24,10 +24,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from groundtruth import DATA, TEST_300W, faces_300w, faces_wflw, iou  # noqa: E402
+from groundtruth import write_results, DATA, TEST_300W, faces_300w, faces_wflw, iou  # noqa: E402
 
 from litehrnet_plus.data.images import read_image  # noqa: E402
-from litehrnet_plus.fileio import atomic_write_json, check_writable  # noqa: E402
 from litehrnet_plus.inference.detector import get_detector  # noqa: E402
 
 
@@ -65,8 +64,7 @@ def main() -> int:
         results[name] = {key: measure(det, faces) for key, faces in sets.items()} | {"environment": env}
         print(f"{name}: {json.dumps(results[name])}", flush=True)
     if args.json:
-        old = json.loads(args.json.read_text()) if args.update and args.json.exists() else {}
-        atomic_write_json(check_writable(args.json, overwrite=args.update), {**old, **results})
+        write_results(args.json, results, args.update)
     return 0
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+# ONNX metadata key under which export writes, and the runtime reads, the model description
+METADATA_KEY = "litehrnet_plus"
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 # What FaceLandmarker() and `predict` use when no model is named, best first; the first one
 # present in the package wins.

@@ -363,6 +363,30 @@ class DeploySCAF(nn.Module):
         return outs
 
 
+def _fold_fusion_paths(fusion: ConvFusion) -> list[list[tuple[nn.Module, int]]]:
+    """Each path of a ConvFusion as (BN-folded sequence without its trailing upsample, upsample
+    factor); identity on the diagonal. The official double branch-0 term becomes a x2 on the
+    path's last conv, so it is computed once."""
+    rows = []
+    for i, row in enumerate(fusion.paths):
+        out = []
+        for j, path in enumerate(row):
+            if j == i:
+                out.append((nn.Identity(), 1))
+                continue
+            flat = _flatten([path])
+            k = 1
+            if flat and isinstance(flat[-1], nn.Upsample):
+                k = int(flat[-1].scale_factor)
+                flat = flat[:-1]
+            seq = fold_sequence(*flat)
+            if fusion.double_branch0 and j == 0 and i > 0:
+                seq = _scaled_last_conv(seq, 2.0)
+            out.append((seq, k))
+        rows.append(out)
+    return rows
+
+
 class DeployConvFusion(nn.Module):
     """Lite-HRNet's fusion (pw / bottleneck / group) with folded BN, the branch-0 doubling
     folded into the paths' last conv (exact: x2 in float), and broadcast nearest upsampling."""
@@ -372,28 +396,9 @@ class DeployConvFusion(nn.Module):
         self.shapes = shapes
         self.quirk = fusion.double_branch0
         self.opts = opts
-        self.ks: list[list[int]] = []
-        rows = []
-        for i, row in enumerate(fusion.paths):
-            mods, ks = [], []
-            for j, path in enumerate(row):
-                if j == i:
-                    mods.append(nn.Identity())
-                    ks.append(1)
-                    continue
-                flat = _flatten([path])
-                k = 1
-                if flat and isinstance(flat[-1], nn.Upsample):
-                    k = int(flat[-1].scale_factor)
-                    flat = flat[:-1]
-                seq = fold_sequence(*flat)
-                if self.quirk and j == 0 and i > 0:
-                    seq = _scaled_last_conv(seq, 2.0)
-                mods.append(seq)
-                ks.append(k)
-            rows.append(nn.ModuleList(mods))
-            self.ks.append(ks)
-        self.paths = nn.ModuleList(rows)
+        folded = _fold_fusion_paths(fusion)
+        self.paths = nn.ModuleList([nn.ModuleList([seq for seq, _ in row]) for row in folded])
+        self.ks = [[k for _, k in row] for row in folded]
 
     def forward(self, xs: list[torch.Tensor]) -> list[torch.Tensor]:
         n = len(xs)
@@ -832,29 +837,12 @@ class MaskedConvFusion(nn.Module):
         super().__init__()
         self.quirk = fusion.double_branch0
         al = opts.channel_align
-        rows, ks = [], []
-        for i, row in enumerate(fusion.paths):
-            mods, krow = [], []
-            for j, path in enumerate(row):
-                if j == i:
-                    mods.append(nn.Identity())
-                    krow.append(1)
-                    continue
-                flat = _flatten([path])
-                k = 1
-                if flat and isinstance(flat[-1], nn.Upsample):
-                    k = int(flat[-1].scale_factor)
-                    flat = flat[:-1]
-                seq = fold_sequence(*flat)
-                if self.quirk and j == 0 and i > 0:
-                    seq = _scaled_last_conv(seq, 2.0)
-                placed, _ = place_sequence(seq, placements[j], placements[i], al)
-                mods.append(placed)
-                krow.append(k)
-            rows.append(nn.ModuleList(mods))
-            ks.append(krow)
-        self.paths = nn.ModuleList(rows)
-        self.ks = ks
+        folded = _fold_fusion_paths(fusion)
+        self.paths = nn.ModuleList([
+            nn.ModuleList([seq if j == i else place_sequence(seq, placements[j], placements[i], al)[0]
+                           for j, (seq, _) in enumerate(row)])
+            for i, row in enumerate(folded)])
+        self.ks = [[k for _, k in row] for row in folded]
 
     def forward(self, xs: list[torch.Tensor]) -> list[torch.Tensor]:
         n = len(xs)

@@ -18,8 +18,8 @@ import torch
 from torch import nn
 
 from ..fileio import atomic_write_bytes
+from ..hub import METADATA_KEY
 
-METADATA_KEY = "litehrnet_plus"
 
 
 class HeatmapOutput(nn.Module):

@@ -26,8 +26,8 @@ from ..data.images import read_image
 from ..data.transforms import crop_faces, to_input
 from ..errors import UserError
 from ..fileio import atomic_write_bytes
+from ..hub import METADATA_KEY
 
-METADATA_KEY = "litehrnet_plus"
 TRAIN_FOLDERS_300W = ("afw", "helen/trainset", "lfpw/trainset")
 
 

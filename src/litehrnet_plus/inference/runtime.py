@@ -16,9 +16,9 @@ from .. import hub
 from ..codec import HeatmapCodec
 from ..data.transforms import DEFAULT_CROP_SCALE, to_input
 from ..errors import CheckpointError, ConfigError
+from ..hub import METADATA_KEY
 from ..schemes import LandmarkScheme, get_scheme, scheme_for
 
-METADATA_KEY = "litehrnet_plus"   # the key engine/export.py writes; duplicated to avoid importing torch
 
 
 def resolve_model(path_or_tag: str | os.PathLike) -> tuple[Path, str]:
