@@ -1,5 +1,5 @@
 """Package a trained checkpoint as shipped weights: `<tag>.pt` (state dict + config),
-`<tag>.onnx` (exported from it) and `<tag>.json` (manifest with figures measured on the
+`<tag>.onnx` (its deployment graph, checked against PyTorch to 1e-4 at export) and `<tag>.json` (manifest with figures measured on the
 held-out lfpw/testset through the shipped ONNX file), plus a CED plot in docs/.
 
 Run: .venv/bin/python tools/ship_weights.py runs/ship_litehrnet_plus_30m_300w/best.pt litehrnet_plus_30m.300w
@@ -17,7 +17,7 @@ import torch
 from litehrnet_plus.data.formats import load_300w
 from litehrnet_plus.engine.checkpoint import checkpoint_metadata, load_checkpoint, model_from_checkpoint
 from litehrnet_plus.engine.evaluate import evaluate_samples
-from litehrnet_plus.engine.export import export_onnx
+from litehrnet_plus.engine.deploy import export_deploy
 from litehrnet_plus.engine.losses import activation_for
 from litehrnet_plus.engine.report import plot_ced
 from litehrnet_plus.fileio import atomic_write_bytes, atomic_write_json
@@ -53,11 +53,12 @@ def main() -> None:
     weights = {"format": state["format"], "model_name": state["model_name"], "model_config": state["model_config"],
                "model": {k_: v.clone() for k_, v in model.state_dict().items()}, "loss": state["loss"],
                "codec": state["codec"], "scheme": state["scheme"], "crop_scale": state["crop_scale"],
-               "tag": a.tag, "epoch": state["epoch"], "training_data": state["training_data"]}
+               "tag": a.tag, "epoch": state["epoch"], "training_data": state["training_data"],
+               "config": state.get("config", {})}
     buf = io.BytesIO()
     torch.save(weights, buf)
     atomic_write_bytes(out / f"{a.tag}.pt", buf.getvalue())
-    onnx_path = export_onnx(model, out / f"{a.tag}.onnx", metadata=meta, activation=activation_for(state["loss"]))
+    onnx_path = export_deploy(model, out / f"{a.tag}.onnx", metadata=meta, activation=activation_for(state["loss"]))
 
     # measure through the file users get
     samples = load_300w(a.root, a.test)
@@ -69,7 +70,7 @@ def main() -> None:
         "input_size": model.cfg.input_size, "codec": state["codec"], "crop_scale": state["crop_scale"],
         "loss": state["loss"], "output_activation": activation_for(state["loss"]),
         "training_data": state["training_data"], "epochs": state["epoch"] + 1,
-        "train_config": state.get("config", {}).get("train", {}),
+        "train_config": state.get("config", {}).get("train") or _previous(out, a.tag).get("train_config", {}),
         "params": sum(t.numel() for t in model.parameters()),
         "mflops_paper_convention_k98": round(cx.flops / 1e6, 2),
         "evaluation": {"dataset": f"300w/{a.test}", "faces": rep["all"]["faces"],
@@ -81,12 +82,20 @@ def main() -> None:
         "track_threshold": a.track_threshold,
         "license": "trained on 300-W: non-commercial research use only",
         "files": {"onnx": f"{a.tag}.onnx", "pytorch": f"{a.tag}.pt"},
+        "onnx_graph": "deploy",
     }
     atomic_write_json(out / f"{a.tag}.json", manifest)
     ced = REPO / "docs" / f"ced_{a.tag.replace('.', '_')}.png"
     plot_ced({f"{a.tag} (NME {100 * rep['all']['nme']:.2f}%)": np.asarray(rep["_nme"])}, ced)
     print(json.dumps(manifest["evaluation"], indent=2))
     print(f"wrote {out / a.tag}.{{pt,onnx,json}} and {ced}")
+
+
+def _previous(out: Path, tag: str) -> dict:
+    """The manifest being replaced, if any: shipped .pt files from before they carried the
+    training config keep its record when re-shipped."""
+    path = out / f"{tag}.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
 
 
 def _overrides(state: dict) -> dict:
