@@ -122,3 +122,38 @@ def test_folder_of_300w_images(tmp_path, random_onnx):
     assert predict(random_onnx, src, "--json", js) == 0
     doc = json.loads(js.read_text())
     assert all(len(e["faces"]) >= 1 for e in doc["images"]) and len(doc["images"]) == 3
+
+
+def test_video_that_ends_early_keeps_its_frames_and_fails(tmp_path, random_onnx, capsys):
+    """A video cut off mid-stream (the container still announces all its frames): the frames
+    before the cut are processed and written, the run reports the truncation and exits 1."""
+    video = tmp_path / "cut.avi"
+    make_video(video, frames=20)
+    data = video.read_bytes()
+    video.write_bytes(data[: len(data) // 2])
+    js = tmp_path / "cut.json"
+    assert predict(random_onnx, video, "--json", js, "--out", tmp_path / "out") == 1
+    doc = json.loads(js.read_text())
+    validate(doc)
+    assert 3 <= len(doc["frames"]) < 20
+    assert "truncated" in doc["failures"][0]["error"]
+    assert (tmp_path / "out" / "cut.mp4").is_file()
+    assert "cut.avi" in capsys.readouterr().err
+
+
+def test_video_with_corrupt_frames_does_not_crash(tmp_path, random_onnx):
+    """Garbage bytes in the middle of an MJPG stream: no traceback, valid JSON for every frame
+    that decoded; OpenCV drops the damaged frame and the run goes on to the end."""
+    video = tmp_path / "damaged.avi"
+    make_video(video, frames=20)
+    data = bytearray(video.read_bytes())
+    rng = np.random.default_rng(0)
+    start = len(data) * 2 // 5
+    data[start:start + 3000] = rng.integers(0, 256, 3000, dtype=np.uint8).tobytes()
+    video.write_bytes(bytes(data))
+    js = tmp_path / "damaged.json"
+    code = predict(random_onnx, video, "--json", js)
+    doc = json.loads(js.read_text())
+    validate(doc)
+    assert len(doc["frames"]) >= 18 and doc["frames"][-1]["frame"] >= 18
+    assert code == (1 if doc["failures"] else 0)

@@ -242,3 +242,43 @@ def test_mean_shape_baseline(tiny_data):
     assert evaluate_samples(MeanShapePredictor(one, 96), one, IBUG68, 96)["all"]["nme"] < 1e-4
     rep = evaluate_samples(MeanShapePredictor(samples, 96), samples, IBUG68, 96)
     assert 0 < rep["all"]["nme"] < 0.5
+
+
+def test_init_from_a_checkpoint_and_from_shipped_weights(tiny_data, tmp_path):
+    from litehrnet_plus import hub
+    from litehrnet_plus.engine.checkpoint import init_from
+    from litehrnet_plus.models import create_model
+    from synthetic import TINY_MODEL
+
+    cfg = config_from_dict(tiny_config(tiny_data, tmp_path / "a", epochs=1))
+    train(cfg, progress=False, log=lambda *a: None)
+    src = _weights(tmp_path / "a" / "last.pt")
+
+    same = create_model("litehrnet_plus_10m", num_landmarks=68, **TINY_MODEL)
+    assert init_from(same, str(tmp_path / "a" / "last.pt"), log=lambda *a: None) == []
+    assert all(torch.equal(v, src[k]) for k, v in same.state_dict().items())
+
+    # another landmark count: everything but the layers that output landmarks is copied
+    five = create_model("litehrnet_plus_10m", num_landmarks=5, **TINY_MODEL)
+    fresh = init_from(five, str(tmp_path / "a" / "last.pt"), log=lambda *a: None)
+    assert fresh and all(five.state_dict()[k].shape[0] == 5 for k in fresh if k.endswith("weight"))
+    kept = [k for k in five.state_dict() if k not in fresh]
+    assert all(torch.equal(five.state_dict()[k], src[k]) for k in kept)
+
+    wider = create_model("litehrnet_plus_10m", num_landmarks=68, **{**TINY_MODEL, "widths": [12, 24, 48, 96]})
+    with pytest.raises(CheckpointError, match="tensors fit this model"):
+        init_from(wider, str(tmp_path / "a" / "last.pt"), log=lambda *a: None)
+
+    # fine-tuning a shipped 68-point model for 98 WFLW points
+    if "litehrnet_plus_10m.300w" in hub.available():
+        wflw = create_model("litehrnet_plus_10m", num_landmarks=98)
+        fresh = init_from(wflw, "litehrnet_plus_10m.300w", log=lambda *a: None)
+        assert 0 < len(fresh) <= 8 and all(wflw.state_dict()[k].shape[0] == 98 for k in fresh if k.endswith("weight"))
+
+    # the training loop starts from those weights (a vanishing lr keeps them)
+    ft = tiny_config(tiny_data, tmp_path / "ft", epochs=1, lr=1e-12)
+    ft["model"]["init_from"] = str(tmp_path / "a" / "last.pt")
+    train(config_from_dict(ft), progress=False, log=lambda *a: None)
+    tuned = _weights(tmp_path / "ft" / "last.pt")
+    convs = [k for k in src if k.endswith("weight") and src[k].ndim == 4]
+    assert max((tuned[k] - src[k]).abs().max().item() for k in convs) < 1e-8

@@ -242,3 +242,19 @@ def test_results_schema(landmarker):
         validate(doc)
     with pytest.raises(ValueError, match="schema_version"):
         validate({"schema_version": 0})
+
+
+@pytest.mark.slow
+def test_very_large_image_is_processed(landmarker, tmp_path):
+    """A 12,000 x 9,000 photo (108 Mpx) decodes, the detector runs on a downscaled copy, and the
+    face comes back in full-resolution pixels (the astronaut pasted 4x enlarged at (5000, 3000))."""
+    big = np.full((9000, 12000, 3), 120, np.uint8)
+    big[3000:3000 + 2048, 5000:5000 + 2048] = cv2.resize(cv2.imread(str(ASTRONAUT)), (2048, 2048))
+    path = tmp_path / "big.jpg"
+    assert cv2.imwrite(str(path), big, [cv2.IMWRITE_JPEG_QUALITY, 80])
+    del big
+    small = landmarker.detect(ASTRONAUT)[0].box
+    faces = landmarker.detect(path)
+    assert len(faces) == 1
+    expected = np.array(small) * 4 + [5000, 3000, 5000, 3000]
+    assert np.abs(np.array(faces[0].box) - expected).max() < 0.1 * (expected[2] - expected[0])

@@ -71,6 +71,28 @@ def load_state(model: nn.Module, state_dict: dict, source: str) -> None:
     model.load_state_dict(state_dict)
 
 
+def init_from(model: nn.Module, spec: str, log=print) -> list[str]:
+    """Start training from other weights (fine-tuning): `spec` is a shipped tag
+    ("litehrnet_plus_10m.300w") or a checkpoint path. Every tensor whose name and shape fit is
+    copied; the rest keep their fresh init -- typically the output convolutions when the
+    landmark count differs. Returns the names left at init. Weights of another architecture
+    (less than half of the tensors fit) are refused."""
+    from ..hub import resolve
+
+    path = Path(spec) if Path(spec).suffix in (".pt", ".pth") or Path(spec).is_file() else resolve(spec, "pt")
+    src = load_checkpoint(path)["model"]
+    own = model.state_dict()
+    fit = {k: v for k, v in src.items() if k in own and tuple(v.shape) == tuple(own[k].shape)}
+    if len(fit) < len(own) / 2:
+        raise CheckpointError(f"{path}: only {len(fit)} of {len(own)} tensors fit this model; "
+                              "init_from needs weights of the same architecture")
+    model.load_state_dict(fit, strict=False)
+    fresh = [k for k in own if k not in fit]
+    log(f"initialised {len(fit)}/{len(own)} tensors from {path}"
+        + (f"; {len(fresh)} keep their init, e.g. {fresh[0]}" if fresh else ""))
+    return fresh
+
+
 def load_model_for_export(spec: str, num_landmarks: int | None = None) -> tuple[nn.Module, dict, str]:
     """Resolve a registered name (random init), a shipped tag, or a checkpoint path into
     (model in eval mode, ONNX metadata, output activation)."""

@@ -68,6 +68,7 @@ class TrainSection:
 class ModelSection:
     name: str = "litehrnet_plus_10m"
     overrides: dict = field(default_factory=dict)
+    init_from: str | None = None       # fine-tune: a shipped tag or a checkpoint .pt
 
 
 @dataclass

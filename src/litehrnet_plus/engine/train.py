@@ -29,7 +29,7 @@ from ..errors import CheckpointError, ConfigError
 from ..fileio import atomic_write_bytes, atomic_write_text
 from ..models import create_model
 from ..schemes import scheme_for
-from .checkpoint import load_checkpoint, load_state, save_checkpoint
+from .checkpoint import init_from, load_checkpoint, load_state, save_checkpoint
 from .config import TrainConfig
 from .dataset import LandmarkDataset
 from .evaluate import TorchPredictor, evaluate_samples
@@ -121,6 +121,8 @@ def train(cfg: TrainConfig, resume: bool = False, overwrite: bool = False, progr
         torch.manual_seed(t.seed)
         model = create_model(cfg.model.name, num_landmarks=cfg.data.num_landmarks,
                              input_size=codec.input_size, **cfg.model.overrides)
+        if cfg.model.init_from and not (resume and last.exists()):
+            init_from(model, cfg.model.init_from, log=log if dd.main else (lambda *_: None))
         model.to(dd.device)
         if t.channels_last:
             model = model.to(memory_format=torch.channels_last)
