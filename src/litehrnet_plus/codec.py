@@ -89,20 +89,23 @@ class HeatmapCodec:
 
     def _taylor_offset(self, hm: np.ndarray, idx: np.ndarray) -> np.ndarray:
         """Distribution-aware refinement (DARK): smooth the map with the target Gaussian, take
-        its log, and make one Newton step from the argmax using the local gradient and Hessian."""
+        its log, and make one Newton step from the argmax using the local gradient and Hessian.
+        Only the 3x3 pixels around each peak are needed, so only they are smoothed (from a
+        window of the map): ~7x less work than smoothing whole maps, the same numbers. DARK
+        also rescales the smoothed map to its original peak; after the log that is a constant,
+        which the derivatives ignore."""
         n, k, h, w = hm.shape
-        smooth = _gaussian_blur(hm, self.sigma)
-        # rescale each map to its original peak, as DARK does, before taking the log
-        peak_before = hm.reshape(n, k, -1).max(axis=2)[..., None, None]
-        peak_after = smooth.reshape(n, k, -1).max(axis=2)[..., None, None]
-        smooth = smooth * (peak_before / np.maximum(peak_after, 1e-12))
-        log = np.log(np.maximum(smooth, 1e-10))
-        p = np.pad(log, ((0, 0), (0, 0), (1, 1), (1, 1)), mode="edge")
-        px, py = idx % w + 1, idx // w + 1
-        ni, ki = np.meshgrid(np.arange(n), np.arange(k), indexing="ij")
+        px, py = idx % w, idx // w
+        s = _smoothed_neighbourhood(hm, px, py, self.sigma)
+        # beyond the border, the border pixel's value (edge replication)
+        s[..., 0, :] = np.where((py == 0)[..., None], s[..., 1, :], s[..., 0, :])
+        s[..., 2, :] = np.where((py == h - 1)[..., None], s[..., 1, :], s[..., 2, :])
+        s[..., :, 0] = np.where((px == 0)[..., None], s[..., :, 1], s[..., :, 0])
+        s[..., :, 2] = np.where((px == w - 1)[..., None], s[..., :, 1], s[..., :, 2])
+        log = np.log(np.maximum(s, 1e-10))
 
         def at(dx: int, dy: int) -> np.ndarray:
-            return p[ni, ki, py + dy, px + dx]
+            return log[..., 1 + dy, 1 + dx]
 
         c = at(0, 0)
         gx = 0.5 * (at(1, 0) - at(-1, 0))
@@ -120,16 +123,25 @@ class HeatmapCodec:
         return np.clip(off, -1.0, 1.0).astype(np.float32)
 
 
-def _gaussian_blur(hm: np.ndarray, sigma: float) -> np.ndarray:
-    """Separable Gaussian blur over the last two axes (NumPy, any batch shape). Zero padding:
-    heatmaps are ~0 beyond the border, and replicating the edge would bias peaks near it."""
+def _gaussian_kernel(sigma: float) -> np.ndarray:
     radius = max(1, int(np.ceil(3 * sigma)))
     t = np.arange(-radius, radius + 1, dtype=np.float32)
     kern = np.exp(-(t ** 2) / (2 * sigma ** 2))
-    kern /= kern.sum()
-    pad = [(0, 0)] * (hm.ndim - 2)
-    out = np.pad(hm, pad + [(radius, radius), (0, 0)])
-    out = sum(kern[i] * out[..., i:i + hm.shape[-2], :] for i in range(len(kern)))
-    out = np.pad(out, pad + [(0, 0), (radius, radius)])
-    out = sum(kern[i] * out[..., i:i + hm.shape[-1]] for i in range(len(kern)))
-    return out.astype(np.float32)
+    return (kern / kern.sum()).astype(np.float32)
+
+
+def _smoothed_neighbourhood(hm: np.ndarray, px: np.ndarray, py: np.ndarray, sigma: float) -> np.ndarray:
+    """(N,K,3,3): the heatmaps blurred by a Gaussian (zero padding: heatmaps are ~0 beyond
+    the border, and replicating the edge would bias peaks near it), evaluated at the pixels
+    (px+dx, py+dy), dx, dy in -1..1, including those just outside the map."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    n, k = hm.shape[:2]
+    kern = _gaussian_kernel(sigma)
+    pad = len(kern) // 2 + 1
+    padded = np.pad(hm, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    span = np.arange(len(kern) + 2)                # window rows py-1-r .. py+1+r, padded coordinates
+    window = padded[np.arange(n)[:, None, None, None], np.arange(k)[None, :, None, None],
+                    (py[..., None] + span)[..., :, None], (px[..., None] + span)[..., None, :]]
+    rows = sliding_window_view(window, len(kern), axis=-2) @ kern     # (N,K,3,W')
+    return sliding_window_view(rows, len(kern), axis=-1) @ kern       # (N,K,3,3)
