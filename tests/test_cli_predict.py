@@ -157,3 +157,15 @@ def test_video_with_corrupt_frames_does_not_crash(tmp_path, random_onnx):
     validate(doc)
     assert len(doc["frames"]) >= 18 and doc["frames"][-1]["frame"] >= 18
     assert code == (1 if doc["failures"] else 0)
+
+
+def test_max_faces_keeps_the_best_faces(tmp_path, random_onnx):
+    image = cv2.imread(str(ASTRONAUT))
+    two = tmp_path / "two.png"
+    cv2.imwrite(str(two), np.hstack([image, image]))
+    for extra, expected in (((), 2), (("--max-faces", "1"), 1)):
+        js = tmp_path / f"two{expected}.json"
+        assert predict(random_onnx, two, "--json", js, *extra) == 0
+        assert len(json.loads(js.read_text())["images"][0]["faces"]) == expected
+    with pytest.raises(SystemExit):
+        predict(random_onnx, two, "--max-faces", "0")

@@ -87,6 +87,19 @@ def test_tracker_periodic_redetect_adds_new_faces_without_duplicates():
     assert tr.detector_runs == 3      # frames 0, 5 and 10
 
 
+def test_tracker_with_max_faces_skips_periodic_redetection_until_a_face_is_lost():
+    stub = SquareFaces()
+    tr = FaceTracker(stub, threshold=0.5, redetect_interval=5, smooth=False, max_faces=1)
+    for i in range(12):
+        faces = tr.update(frame((30, 30), (200, 120)), i / 30)
+        assert len(faces) == 1                       # the second face is never taken on
+    assert tr.detector_runs == 1
+    tr.update(frame((200, 120)), 12 / 30)            # the tracked face leaves: re-detect
+    assert tr.detector_runs == 2 and len(tr.tracks) == 1
+    with pytest.raises(ValueError, match="max_faces"):
+        FaceTracker(stub, max_faces=0)
+
+
 def test_tracker_with_no_face_keeps_looking():
     stub = SquareFaces()
     tr = FaceTracker(stub, threshold=0.5, smooth=False)

@@ -178,6 +178,13 @@ def _print_report(rep: dict) -> None:
 
 
 # ----------------------------------------------------------------------------- predict
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def cmd_predict(args: argparse.Namespace) -> int:
     from .inference.landmarker import FaceLandmarker
     from .inference.predict import Options, check_display, input_kind, run_images, run_video
@@ -186,7 +193,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if args.show:
         check_display()
     opts = Options(out=Path(args.out) if args.out else None, json=Path(args.json) if args.json else None,
-                   show=args.show, boxes=args.boxes, overwrite=args.overwrite)
+                   show=args.show, boxes=args.boxes, overwrite=args.overwrite, max_faces=args.max_faces)
     lm = FaceLandmarker(args.model, detector=args.detector, threads=args.threads)
     if kind in ("video", "webcam"):
         report = run_video(lm, int(args.input) if kind == "webcam" else args.input, opts)
@@ -269,6 +276,9 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--boxes", action="store_true", help="draw face boxes and scores too")
     pr.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     pr.add_argument("--threads", type=int, default=None, help="ONNX Runtime intra-op threads")
+    pr.add_argument("--max-faces", type=_positive_int, default=None,
+                    help="at most N faces per image or frame, the highest-scoring; on video, once N "
+                         "faces are tracked the detector runs only when one is lost")
     pr.set_defaults(func=cmd_predict)
 
     t = sub.add_parser("train", help="train a model from a YAML config (resumable)")

@@ -53,11 +53,12 @@ class FaceLandmarker:
     def num_landmarks(self) -> int:
         return self.model.num_landmarks
 
-    def detect(self, image: ImageLike) -> list[Face]:
-        """Every face in the image, highest detector score first; [] when there is none."""
+    def detect(self, image: ImageLike, max_faces: int | None = None) -> list[Face]:
+        """Every face in the image (or the `max_faces` best), highest detector score first;
+        [] when there is none."""
         img = load_image(image)
         boxes, scores = run_detector(self.detector, img)
-        order = np.argsort(-scores, kind="stable")
+        order = np.argsort(-scores, kind="stable")[:max_faces]
         boxes, scores = boxes[order], scores[order]
         pts, lscores = self.predict(img, boxes)
         return [Face(tuple(float(v) for v in b), float(s), p, ls)

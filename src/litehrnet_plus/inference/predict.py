@@ -29,6 +29,7 @@ class Options:
     show: bool = False
     boxes: bool = False
     overwrite: bool = False
+    max_faces: int | None = None     # keep the N best faces; video: stop periodic re-detection at N
 
 
 @dataclass
@@ -115,7 +116,7 @@ def run_images(lm: FaceLandmarker, source: Path, opts: Options) -> Report:
         name = rel[i].as_posix() if folder else str(f)
         try:
             image = read_image(f)
-            faces = lm.detect(image)
+            faces = lm.detect(image, max_faces=opts.max_faces)
             if opts.out is not None:
                 atomic_write_bytes(check_writable(outs[i], opts.overwrite),
                                    _encode(outs[i], draw_faces(image, faces, lm.model.scheme, opts.boxes)))
@@ -165,7 +166,7 @@ def run_video(lm: FaceLandmarker, source: str | int, opts: Options, tracker: Fac
     if not isinstance(source, int):
         _refuse_inputs(planned, [Path(source)])
     _refuse_existing(planned, opts.overwrite)
-    tracker = tracker or FaceTracker(lm)
+    tracker = tracker or FaceTracker(lm, max_faces=opts.max_faces)
     report, entries, writer = Report(), [], None
     ok = False
     try:

@@ -4,7 +4,9 @@ Like MediaPipe's face mesh, the face detector runs only when needed: each next f
 cropped around the previous frame's landmarks (their tight box is exactly the benchmark box
 the model was trained on), and the detector runs again when a face's confidence (mean heatmap
 peak score) falls below a threshold, when no face is tracked, and every `redetect_interval`
-frames to pick up new faces. A One-Euro filter per face smooths the landmarks.
+frames to pick up new faces -- unless `max_faces` faces are already tracked (MediaPipe's
+`max_num_faces`: a driver monitor tracking its one driver never runs the detector while the
+track holds). A One-Euro filter per face smooths the landmarks.
 """
 from __future__ import annotations
 
@@ -123,8 +125,12 @@ class FaceTracker:
 
     def __init__(self, landmarker: Predictor, threshold: float | None = None,
                  redetect_interval: int = 30, smooth: bool = True, min_cutoff: float = MIN_CUTOFF,
-                 beta: float = BETA, d_cutoff: float = D_CUTOFF, match_iou: float = 0.3) -> None:
+                 beta: float = BETA, d_cutoff: float = D_CUTOFF, match_iou: float = 0.3,
+                 max_faces: int | None = None) -> None:
+        if max_faces is not None and max_faces < 1:
+            raise ValueError(f"max_faces must be at least 1, got {max_faces}")
         self.landmarker = landmarker
+        self.max_faces = max_faces
         if threshold is None:
             # a model file may carry its own measured threshold; else the shipped models' one
             meta = getattr(getattr(landmarker, "model", None), "meta", None) or {}
@@ -146,7 +152,8 @@ class FaceTracker:
         """Landmarks of every tracked face in this frame (t in seconds, increasing)."""
         lost = self._follow(frame)
         self._since_detect += 1
-        due = self.redetect_interval > 0 and self._since_detect >= self.redetect_interval
+        full = self.max_faces is not None and len(self.tracks) >= self.max_faces
+        due = self.redetect_interval > 0 and self._since_detect >= self.redetect_interval and not full
         if lost or not self.tracks or due:
             self._detect(frame)
         return [self._output(tr, t) for tr in self.tracks]
@@ -184,6 +191,8 @@ class FaceTracker:
         tracked = [landmark_box(tr.landmarks) for tr in self.tracks]
         fresh = [i for i in np.argsort(-det_scores, kind="stable")
                  if all(_iou(boxes[i], tb) < self.match_iou for tb in tracked)]
+        if self.max_faces is not None:
+            fresh = fresh[:max(0, self.max_faces - len(self.tracks))]
         if not fresh:
             return
         pts, scores = self.landmarker.predict(frame, boxes[fresh])
