@@ -219,6 +219,28 @@ def test_evaluate_cli_on_a_checkpoint(tiny_data, tmp_path):
     assert again.returncode == 2 and "--overwrite" in again.stderr
 
 
+@pytest.mark.realdata
+def test_evaluate_cli_on_wflw_partial_reports_every_attribute(tmp_path):
+    """`evaluate` on the real WFLW layout (98 points; an untrained model: the report's
+    structure and counts are what is checked, not the accuracy)."""
+    from conftest import DATA
+    from litehrnet_plus.data.formats import WFLW_ATTRIBUTES, load_wflw
+
+    root = DATA / "wflw-partial"
+    onnx = tmp_path / "r98.onnx"
+    assert _cli("export", "litehrnet_plus_10m", str(onnx), "--landmarks", "98", "--graph", "plain").returncode == 0
+    report = tmp_path / "wflw.json"
+    proc = _cli("evaluate", "--model", str(onnx), "--dataset", "wflw", "--root", str(root), "--json", str(report),
+                "--threads", "1")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    doc = json.loads(report.read_text())
+    samples = load_wflw(root, "test")
+    assert doc["all"]["faces"] == len(samples) == 206
+    for attr in WFLW_ATTRIBUTES:
+        assert doc["attributes"][attr]["faces"] == sum(s.attributes[attr] == 1 for s in samples), attr
+        assert attr in proc.stdout
+
+
 def test_evaluate_rejects_a_checkpoint_with_another_landmark_count(tmp_path):
     from litehrnet_plus.engine.checkpoint import model_from_checkpoint, save_checkpoint
     from litehrnet_plus.models import create_model
