@@ -2,6 +2,7 @@
 under tmp_path); real-data tests run only where ../shared/data exists."""
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import cv2
@@ -377,6 +378,36 @@ def test_load_wflw_malformed_line_names_file_and_line(wflw, edit, fragment):
     path.write_text("\n".join(lines) + "\n")
     assert_annotation_error(lambda: load_wflw(root), f"{path}:3", fragment)
     assert len(load_wflw(root, strict=False, warn=Warnings())) == 2
+
+
+WFLW_TOKENS = ["1.5", "-3", "nan", "inf", "1e999", "x", "", "0", "1", "2", "a.jpg", "1--Event/a.jpg", "\x00"]
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                  HealthCheck.function_scoped_fixture])
+@given(edits=st.lists(st.tuples(st.integers(0, 206), st.sampled_from(WFLW_TOKENS) | st.text(max_size=6)),
+                      max_size=6),
+       cut=st.integers(0, 210))
+def test_load_wflw_garbled_lines_raise_only_annotation_error(wflw, edits, cut):
+    """Any field of a real line replaced by garbage, or the line cut short: either the face
+    still parses to finite points or an AnnotationError names the file and line."""
+    root, _ = wflw
+    path = rect_attr_file(root)
+    pristine = path.with_suffix(".pristine")          # the fixture lives across examples
+    if not pristine.exists():
+        shutil.copy(path, pristine)
+    lines = pristine.read_text().splitlines()
+    fields = lines[1].split()
+    for i, token in edits:
+        fields[min(i, len(fields) - 1)] = token
+    lines[1] = " ".join(fields[:cut]).replace("\n", " ")
+    path.write_bytes(("\n".join(lines) + "\n").encode("utf-8", "surrogatepass"))
+    try:
+        samples = load_wflw(root)
+    except AnnotationError as e:
+        assert str(path) in str(e)
+        return
+    assert all(np.isfinite(s.landmarks).all() and s.landmarks.shape == (98, 2) for s in samples)
 
 
 def test_load_wflw_missing_image_and_missing_list(wflw):
