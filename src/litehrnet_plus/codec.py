@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 REFINEMENTS = ("dark", "quarter", "none")
 
@@ -91,7 +92,8 @@ class HeatmapCodec:
         """Distribution-aware refinement (DARK): smooth the map with the target Gaussian, take
         its log, and make one Newton step from the argmax using the local gradient and Hessian.
         Only the 3x3 pixels around each peak are needed, so only they are smoothed (from a
-        window of the map): ~7x less work than smoothing whole maps, the same numbers. DARK
+        window of the map): 4-5x faster than smoothing whole maps, the same landmarks to 3e-4
+        input pixels (float32 summation order). DARK
         also rescales the smoothed map to its original peak; after the log that is a constant,
         which the derivatives ignore."""
         n, k, h, w = hm.shape
@@ -134,8 +136,6 @@ def _smoothed_neighbourhood(hm: np.ndarray, px: np.ndarray, py: np.ndarray, sigm
     """(N,K,3,3): the heatmaps blurred by a Gaussian (zero padding: heatmaps are ~0 beyond
     the border, and replicating the edge would bias peaks near it), evaluated at the pixels
     (px+dx, py+dy), dx, dy in -1..1, including those just outside the map."""
-    from numpy.lib.stride_tricks import sliding_window_view
-
     n, k = hm.shape[:2]
     kern = _gaussian_kernel(sigma)
     pad = len(kern) // 2 + 1
