@@ -1,8 +1,10 @@
 """Package a trained checkpoint as shipped weights: `<tag>.pt` (state dict + config),
-`<tag>.onnx` (its deployment graph, checked against PyTorch to 1e-4 at export) and `<tag>.json` (manifest with figures measured on the
-held-out lfpw/testset through the shipped ONNX file), plus a CED plot in docs/.
+`<tag>.onnx` (its deployment graph, checked against PyTorch to 1e-4 at export) and
+`<tag>.json` (manifest with figures measured on the held-out lfpw/testset through the shipped
+ONNX file), plus a CED plot in docs/. Ship the final epoch (`last.pt`): `best.pt` is chosen by
+the validation NME, which is the test set here.
 
-Run: .venv/bin/python tools/ship_weights.py runs/ship_litehrnet_plus_30m_300w/best.pt litehrnet_plus_30m.300w
+Run: .venv/bin/python tools/ship_weights.py runs/ship_litehrnet_plus_30m_300w/last.pt litehrnet_plus_30m.300w --track-threshold 0.53
 """
 from __future__ import annotations
 
