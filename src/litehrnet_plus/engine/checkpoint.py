@@ -71,6 +71,12 @@ def load_state(model: nn.Module, state_dict: dict, source: str) -> None:
     model.load_state_dict(state_dict)
 
 
+def _is_checkpoint_path(spec: str) -> bool:
+    """A model spec naming a checkpoint file (rather than a registered name or shipped tag)."""
+    p = Path(spec)
+    return p.suffix in (".pt", ".pth") or p.is_file()
+
+
 def init_from(model: nn.Module, spec: str, log=print) -> list[str]:
     """Start training from other weights (fine-tuning): `spec` is a shipped tag
     ("litehrnet_plus_10m.300w") or a checkpoint path. Every tensor whose name and shape fit is
@@ -79,7 +85,7 @@ def init_from(model: nn.Module, spec: str, log=print) -> list[str]:
     (less than half of the tensors fit) are refused."""
     from ..hub import resolve
 
-    path = Path(spec) if Path(spec).suffix in (".pt", ".pth") or Path(spec).is_file() else resolve(spec, "pt")
+    path = Path(spec) if _is_checkpoint_path(spec) else resolve(spec, "pt")
     src = load_checkpoint(path)["model"]
     own = model.state_dict()
     fit = {k: v for k, v in src.items() if k in own and tuple(v.shape) == tuple(own[k].shape)}
@@ -96,8 +102,8 @@ def init_from(model: nn.Module, spec: str, log=print) -> list[str]:
 def load_model_for_export(spec: str, num_landmarks: int | None = None) -> tuple[nn.Module, dict, str]:
     """Resolve a registered name (random init), a shipped tag, or a checkpoint path into
     (model in eval mode, ONNX metadata, output activation)."""
-    p = Path(spec)
-    if p.suffix in (".pt", ".pth") or p.is_file():
+    if _is_checkpoint_path(spec):
+        p = Path(spec)
         state = load_checkpoint(p)
         model = model_from_checkpoint(state, str(p), num_landmarks)
         return model.eval(), checkpoint_metadata(state), _activation(state)
