@@ -62,6 +62,13 @@ def test_codec_masks_points_outside_the_heatmap():
 
 
 # ----------------------------------------------------------------------------- losses & metrics
+def test_mean_target_is_the_gaussian_mass_over_the_map():
+    # a unit Gaussian's discrete sum is 2*pi*sigma^2 to ~1e-8 (Poisson summation)
+    for sigma, size in ((1.0, 96), (2.0, 256)):
+        codec = HeatmapCodec(input_size=size, sigma=sigma)
+        assert codec.mean_target() == pytest.approx(2 * np.pi * sigma ** 2 / codec.heatmap_size ** 2, rel=1e-5)
+
+
 def test_losses_weight_out_masked_landmarks():
     logits, target = torch.zeros(1, 2, 4, 4), torch.zeros(1, 2, 4, 4)
     target[0, 1] = 1.0
@@ -264,6 +271,19 @@ def test_mean_shape_baseline(tiny_data):
     assert evaluate_samples(MeanShapePredictor(one, 96), one, IBUG68, 96)["all"]["nme"] < 1e-4
     rep = evaluate_samples(MeanShapePredictor(samples, 96), samples, IBUG68, 96)
     assert 0 < rep["all"]["nme"] < 0.5
+
+
+@pytest.mark.parametrize("loss,prior", [("bce", True), ("bce", False), ("mse", True)])
+def test_bce_training_starts_its_output_bias_at_the_target_prior(tiny_data, tmp_path, loss, prior):
+    # a vanishing lr keeps the initial bias: the MR head's per-branch biases sum to the output's
+    cfg = config_from_dict(tiny_config(tiny_data, tmp_path / "run", epochs=1, lr=1e-12, loss=loss,
+                                       output_prior=prior))
+    train(cfg, progress=False, log=lambda *a: None)
+    w = _weights(tmp_path / "run" / "last.pt")
+    total = sum(v for k, v in w.items() if k.startswith("head.convs.") and k.endswith(".bias"))
+    p = HeatmapCodec().mean_target()
+    expected = np.log(p / (1 - p)) if (loss == "bce" and prior) else 0.0
+    assert total.shape == (68,) and torch.allclose(total, torch.full((68,), expected), atol=1e-6)
 
 
 def test_init_from_a_checkpoint_and_from_shipped_weights(tiny_data, tmp_path):

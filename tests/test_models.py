@@ -89,6 +89,17 @@ def test_fusion_and_head_choices_reach_the_network():
     assert not create_model("litehrnet_plus_10m", fusion="pw").stages[0][0].fusion.double_branch0 is None
 
 
+@pytest.mark.parametrize("head", ["lite", "mr", "hrnetv2"])
+def test_set_output_bias_sets_the_initial_output_of_every_head(head):
+    torch.manual_seed(0)
+    m = create_model("litehrnet_plus_10m", head=head, widths=(8, 16, 32, 64), num_modules=(1, 1, 1)).eval()
+    m.head.set_output_bias(-4.5)
+    with torch.no_grad():
+        out = m(torch.rand(2, 3, 96, 96))
+    # freshly initialised weights (std 0.001) add next to nothing to the bias
+    assert out.shape == (2, 68, 24, 24) and (out + 4.5).abs().max().item() < 0.05
+
+
 def test_double_branch0_matches_the_official_in_place_semantics():
     """The official forward: y = out[0]; y += out[0]; ... accumulates in place into out[0],
     so output i > 0 receives path_i0(pre-activation y0) twice."""

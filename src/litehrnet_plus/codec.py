@@ -58,6 +58,12 @@ class HeatmapCodec:
         heatmaps[~inside] = 0.0
         return heatmaps.astype(np.float32), inside.astype(np.float32)
 
+    def mean_target(self) -> float:
+        """Mean value of one landmark's target map (landmark at the centre): the fraction of
+        "on" heatmap mass a pixel carries, the prior a BCE output bias should start from."""
+        centre = (self.heatmap_size - 1) / 2 * self.stride
+        return float(self.encode(np.array([[centre, centre]]))[0].mean())
+
     # ------------------------------------------------------------------ decode
     def decode(self, heatmaps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(N,K,H,W) or (K,H,W) heatmaps (probabilities, not logits) -> landmarks in input

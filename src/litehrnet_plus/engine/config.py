@@ -62,6 +62,11 @@ class TrainSection:
     threads: int = 0                   # torch threads per process; 0: all cores / processes
     channels_last: bool = False
     flip_test: bool = False            # validation with flip averaging
+    # BCE only: start the output bias at logit(mean target) (~ -4.5 at 24x24, sigma 1) instead
+    # of 0 (sigmoid 0.5 everywhere). With Adam a bias moves ~lr per step, so from 0 the network
+    # spends its first thousand steps learning "background"; litehrnet_baseline never left that
+    # plateau in 30 epochs (docs/training.md). The shipped 10M/30M runs predate it (false).
+    output_prior: bool = True
 
 
 @dataclass

@@ -121,6 +121,9 @@ def train(cfg: TrainConfig, resume: bool = False, overwrite: bool = False, progr
         torch.manual_seed(t.seed)
         model = create_model(cfg.model.name, num_landmarks=cfg.data.num_landmarks,
                              input_size=codec.input_size, **cfg.model.overrides)
+        if t.loss == "bce" and t.output_prior:
+            prior = codec.mean_target()
+            model.head.set_output_bias(math.log(prior / (1 - prior)))
         if cfg.model.init_from and not (resume and last.exists()):
             init_from(model, cfg.model.init_from, log=log if dd.main else (lambda *_: None))
         model.to(dd.device)

@@ -65,6 +65,10 @@ class LiteHead(nn.Module):
     def forward(self, xs: list[torch.Tensor]) -> torch.Tensor:
         return self.final(xs[0])
 
+    def set_output_bias(self, value: float) -> None:
+        """Make every output map start at `value` (before the features contribute)."""
+        nn.init.constant_(self.final.bias, value)
+
 
 class MRHead(nn.Module):
     """Multi-resolution output module (paper Sec. 3.2): per-branch 1x1 conv to K heatmaps,
@@ -83,6 +87,11 @@ class MRHead(nn.Module):
             out = out + up(conv(x))
         return out
 
+    def set_output_bias(self, value: float) -> None:
+        """The output is a sum over branches (bilinear upsampling keeps constants): split evenly."""
+        for conv in self.convs:
+            nn.init.constant_(conv.bias, value / len(self.convs))
+
 
 class HRNetV2Head(nn.Module):
     """HRNetV2 (facial landmarks) head: upsample all, concatenate, 1x1 + BN + ReLU, 1x1 to K."""
@@ -98,6 +107,9 @@ class HRNetV2Head(nn.Module):
 
     def forward(self, xs: list[torch.Tensor]) -> torch.Tensor:
         return self.final(self.fuse(torch.cat([up(x) for x, up in zip(xs, self.ups)], dim=1)))
+
+    def set_output_bias(self, value: float) -> None:
+        nn.init.constant_(self.final.bias, value)
 
 
 def build_head(kind: str, channels: list[int], num_landmarks: int) -> nn.Module:
