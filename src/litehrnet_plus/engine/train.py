@@ -48,6 +48,12 @@ def learning_rate(cfg: TrainConfig, epoch: int, step: int, steps_per_epoch: int)
     return t.lr * t.gamma ** sum(epoch >= m for m in t.milestones)
 
 
+def set_output_prior(model: nn.Module, codec: HeatmapCodec) -> None:
+    """Start a BCE model's output at sigmoid^-1(mean target) rather than sigmoid(0) = 0.5."""
+    prior = codec.mean_target()
+    model.head.set_output_bias(math.log(prior / (1 - prior)))
+
+
 class _Dist:
     """Process-group facts; a single process when not launched by torchrun."""
 
@@ -122,8 +128,7 @@ def train(cfg: TrainConfig, resume: bool = False, overwrite: bool = False, progr
         model = create_model(cfg.model.name, num_landmarks=cfg.data.num_landmarks,
                              input_size=codec.input_size, **cfg.model.overrides)
         if t.loss == "bce" and t.output_prior:
-            prior = codec.mean_target()
-            model.head.set_output_bias(math.log(prior / (1 - prior)))
+            set_output_prior(model, codec)
         if cfg.model.init_from and not (resume and last.exists()):
             init_from(model, cfg.model.init_from, log=log if dd.main else (lambda *_: None))
         model.to(dd.device)
