@@ -193,6 +193,18 @@ def test_bench_exports_registered_names_and_times_pytorch(tmp_path):
     assert {(r["graph"], r["backend"]) for r in rows} == {("deploy", "onnxruntime"), ("eager", "pytorch")}
 
 
+def test_profile_counts_every_node_and_the_dispatch_floor_scales_with_nodes(random_onnx):
+    from litehrnet_plus.inference.bench import dispatch_floor, profile_ops
+    prof = profile_ops(random_onnx, runs=5)
+    assert prof["nodes_per_run"] > 100 and "Conv" in prof["ops"]
+    assert sum(o["share"] for o in prof["ops"].values()) == pytest.approx(1.0, abs=1e-3)
+    assert sum(o["nodes"] for o in prof["ops"].values()) == pytest.approx(prof["nodes_per_run"], abs=1)
+    small, large = dispatch_floor(20, runs=50), dispatch_floor(400, runs=50)
+    assert small["nodes"] == 20 and large["nodes"] == 400
+    # nothing of the chain is optimised away: 20x the nodes take well over 2x the time
+    assert large["ms_per_run_median"] > 2 * small["ms_per_run_median"] > 0
+
+
 def test_bench_module_does_not_import_torch():
     code = "import sys, litehrnet_plus.inference.bench; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)

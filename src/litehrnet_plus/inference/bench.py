@@ -358,6 +358,37 @@ def profile_ops(path: Path, batch: int = 1, runs: int = 200) -> dict:
             "ops": dict(sorted(ops.items(), key=lambda kv: -kv[1]["us_per_run"]))}
 
 
+def dispatch_floor(nodes: int, runs: int = 300) -> dict:
+    """What `nodes` operators cost in ONNX Runtime when they do no work: a chain of Relu nodes on
+    a 16-float tensor, 1 thread, no graph optimisation (so none is removed). A graph of that many
+    nodes cannot run faster than this on this machine, whatever its kernels do. Needs `onnx`
+    (the train extra) to build the chain."""
+    try:
+        from onnx import TensorProto, helper
+    except ImportError:
+        return {"nodes": nodes, "skipped": "needs the onnx package (pip install -e '.[train]')"}
+    names = [f"t{i}" for i in range(nodes + 1)]
+    graph = helper.make_graph(
+        [helper.make_node("Relu", [names[i]], [names[i + 1]]) for i in range(nodes)], "chain",
+        [helper.make_tensor_value_info(names[0], TensorProto.FLOAT, [1, 16])],
+        [helper.make_tensor_value_info(names[-1], TensorProto.FLOAT, [1, 16])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    opts.inter_op_num_threads = 1
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    sess = ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+    x = {names[0]: np.ones((1, 16), np.float32)}
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        sess.run(None, x)
+        times.append(time.perf_counter() - t)
+    ms = 1e3 * float(np.median(times))
+    return {"nodes": nodes, "ms_per_run_median": round(ms, 4), "us_per_node": round(1e3 * ms / nodes, 3)}
+
+
 def summarise(configs: list[Config]) -> list[dict]:
     """Per-face median / p90 latency, throughput, and ratios to the plain export (same model,
     backend, batch, threads) and to dlib (per face)."""
@@ -431,7 +462,9 @@ def run_bench(models: list[str], batches: list[int], threads: list[int], backend
             for g in all_graphs:
                 if g.path is not None:
                     log(f"profiling {g.model} {g.kind}")
-                    profiles[f"{g.model} {g.kind}"] = profile_ops(g.path)
+                    prof = profile_ops(g.path)
+                    prof["dispatch_floor"] = dispatch_floor(prof["nodes_per_run"])
+                    profiles[f"{g.model} {g.kind}"] = prof
         if keep:
             import shutil
             Path(keep).mkdir(parents=True, exist_ok=True)
