@@ -101,6 +101,40 @@ def test_onnx_matches_pytorch(random_model, random_onnx):
     np.testing.assert_allclose(ort_scores, pt_scores, atol=1e-4)
 
 
+def test_flip_test_matches_pytorch_and_is_mirror_symmetric(random_model, random_onnx):
+    from litehrnet_plus.engine.evaluate import TorchPredictor
+
+    image = cv2.imread(str(ASTRONAUT))
+    crops = np.stack([warp(image, crop_matrix(b, 96), 96) for b in ([175, 75, 270, 170], [60, 40, 380, 400])])
+    model = OnnxHeatmapModel(random_onnx, threads=1, flip_test=True)
+    perm = model.scheme.flip_permutation()
+    pts, scores = model.predict_crops(crops)
+    ref_pts, ref_scores = TorchPredictor(random_model, model.codec, "sigmoid", perm, flip_test=True).predict_crops(crops)
+    np.testing.assert_allclose(pts, ref_pts, atol=1e-3)
+    np.testing.assert_allclose(scores, ref_scores, atol=1e-4)
+    plain_pts, _ = OnnxHeatmapModel(random_onnx, threads=1).predict_crops(crops)
+    assert np.abs(pts - plain_pts).max() > 0.01           # the mirrored pass changes the result
+    # the flip-tested prediction on the mirrored crops is the mirror image of this one
+    m_pts, m_scores = model.predict_crops(np.ascontiguousarray(crops[:, :, ::-1]))
+    back = m_pts[:, perm].copy()
+    back[..., 0] = 95 - back[..., 0]
+    np.testing.assert_allclose(back, pts, atol=1e-3)
+    np.testing.assert_allclose(m_scores[:, perm], scores, atol=1e-5)
+
+
+def test_flip_test_needs_a_scheme_with_mirror_pairs(tmp_path):
+    from litehrnet_plus.engine.export import export_onnx
+    from litehrnet_plus.models import create_model
+    from synthetic import TINY_MODEL
+
+    path = tmp_path / "five.onnx"
+    export_onnx(create_model("litehrnet_plus_10m", num_landmarks=5, **TINY_MODEL).eval(), path,
+                metadata={"num_landmarks": 5, "model": "litehrnet_plus_10m"})
+    assert OnnxHeatmapModel(path).predict_crops(np.zeros((1, 96, 96, 3), np.uint8))[0].shape == (1, 5, 2)
+    with pytest.raises(ConfigError, match="five.onnx: flip test needs a flip permutation"):
+        OnnxHeatmapModel(path, flip_test=True)
+
+
 def test_runtime_metadata(random_onnx):
     model = OnnxHeatmapModel(random_onnx)
     assert (model.num_landmarks, model.input_size) == (68, 96)

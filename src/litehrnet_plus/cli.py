@@ -106,10 +106,8 @@ def _predictor(spec: str, backend: str, flip_test: bool, threads: int | None):
     p = Path(spec)
     use_onnx = p.suffix == ".onnx" or (backend == "onnxruntime" and p.suffix not in (".pt", ".pth"))
     if use_onnx:
-        if flip_test:
-            raise UserError("--flip-test needs the PyTorch backend (--backend pytorch)")
         from .inference.runtime import OnnxHeatmapModel
-        m = OnnxHeatmapModel(spec, threads=threads)
+        m = OnnxHeatmapModel(spec, threads=threads, flip_test=flip_test)
         return m, m.input_size, m.crop_scale, m.num_landmarks
     from .engine.checkpoint import load_checkpoint, model_from_checkpoint
     from .engine.evaluate import TorchPredictor
@@ -194,7 +192,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         check_display()
     opts = Options(out=Path(args.out) if args.out else None, json=Path(args.json) if args.json else None,
                    show=args.show, boxes=args.boxes, overwrite=args.overwrite, max_faces=args.max_faces)
-    lm = FaceLandmarker(args.model, detector=args.detector, threads=args.threads)
+    lm = FaceLandmarker(args.model, detector=args.detector, threads=args.threads, flip_test=args.flip_test)
     if kind in ("video", "webcam"):
         report = run_video(lm, int(args.input) if kind == "webcam" else args.input, opts)
     else:
@@ -279,6 +277,8 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--max-faces", type=_positive_int, default=None,
                     help="at most N faces per image or frame, the highest-scoring; on video, once N "
                          "faces are tracked the detector runs only when one is lost")
+    pr.add_argument("--flip-test", action="store_true",
+                    help="average with the prediction on the mirrored face (~2x the model time)")
     pr.set_defaults(func=cmd_predict)
 
     t = sub.add_parser("train", help="train a model from a YAML config (resumable)")
@@ -299,7 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "wflw: test or an attribute")
     v.add_argument("--norm", default="inter-ocular", choices=["inter-ocular", "inter-pupil", "box"])
     v.add_argument("--backend", default="onnxruntime", choices=["onnxruntime", "pytorch"])
-    v.add_argument("--flip-test", action="store_true", help="average with the mirrored crop (pytorch backend)")
+    v.add_argument("--flip-test", action="store_true", help="average with the prediction on the mirrored crop (~2x the model time)")
     v.add_argument("--refine", choices=["dark", "quarter", "none"], default=None,
                    help="override the heatmap sub-pixel refinement (default: the model's codec)")
     v.add_argument("--batch-size", type=int, default=64)

@@ -151,3 +151,14 @@ def _smoothed_neighbourhood(hm: np.ndarray, px: np.ndarray, py: np.ndarray, sigm
                     (py[..., None] + span)[..., :, None], (px[..., None] + span)[..., None, :]]
     rows = sliding_window_view(window, len(kern), axis=-2) @ kern     # (N,K,3,W')
     return sliding_window_view(rows, len(kern), axis=-1) @ kern       # (N,K,3,3)
+
+
+def average_with_mirror(pts: np.ndarray, scores: np.ndarray, mirrored_pts: np.ndarray,
+                        mirrored_scores: np.ndarray, flip_perm: list[int] | np.ndarray,
+                        width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Flip test: average a prediction (N,K,2), (N,K) with the prediction on the mirrored crops,
+    mapped back (x -> width-1-x, landmarks renamed by the scheme's flip permutation). In
+    coordinates rather than heatmaps, so there is no half-pixel shift to correct."""
+    back = mirrored_pts.copy()
+    back[..., 0] = width - 1 - back[..., 0]
+    return (pts + back[:, flip_perm]) / 2, (scores + mirrored_scores[:, flip_perm]) / 2

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from ..codec import HeatmapCodec
+from ..codec import HeatmapCodec, average_with_mirror
 from ..data.formats import FaceSample
 from ..data.images import read_image
 from ..data.transforms import crop_faces, uncrop_points
@@ -52,9 +52,7 @@ class TorchPredictor:
             pts, scores = self.codec.decode(self._heatmaps(crops))
             if self.flip_test:
                 fpts, fscores = self.codec.decode(self._heatmaps(crops[:, :, ::-1]))
-                fpts[..., 0] = crops.shape[2] - 1 - fpts[..., 0]
-                pts = (pts + fpts[:, self.flip_perm]) / 2
-                scores = (scores + fscores[:, self.flip_perm]) / 2
+                pts, scores = average_with_mirror(pts, scores, fpts, fscores, self.flip_perm, crops.shape[2])
         finally:
             self.model.train(was_training)
         return pts, scores

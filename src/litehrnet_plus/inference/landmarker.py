@@ -44,8 +44,10 @@ class FaceLandmarker:
 
     def __init__(self, model: str | os.PathLike | None = None,
                  detector: str | Callable[[np.ndarray], Detections] = DEFAULT_DETECTOR,
-                 threads: int | None = None, providers: list[str] | None = None) -> None:
-        self.model = OnnxHeatmapModel(model if model is not None else default_model(), threads, providers)
+                 threads: int | None = None, providers: list[str] | None = None,
+                 flip_test: bool = False) -> None:
+        self.model = OnnxHeatmapModel(model if model is not None else default_model(), threads, providers,
+                                      flip_test=flip_test)
         self.detector = get_detector(detector)
         self.detector_name = getattr(self.detector, "name", None) or getattr(detector, "__name__", "custom")
 

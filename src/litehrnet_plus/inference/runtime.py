@@ -13,7 +13,7 @@ import numpy as np
 import onnxruntime as ort
 
 from .. import hub
-from ..codec import HeatmapCodec
+from ..codec import HeatmapCodec, average_with_mirror
 from ..data.transforms import DEFAULT_CROP_SCALE, to_input
 from ..errors import CheckpointError, ConfigError
 from ..hub import METADATA_KEY
@@ -37,10 +37,13 @@ def resolve_model(path_or_tag: str | os.PathLike) -> tuple[Path, str]:
 
 
 class OnnxHeatmapModel:
-    """An ONNX heatmap model in an ONNX Runtime session (graph optimisation: all)."""
+    """An ONNX heatmap model in an ONNX Runtime session (graph optimisation: all).
+
+    flip_test: also run the mirrored crops (in the same call) and average the two predictions;
+    about twice the model time for a little accuracy (docs/inference.md has the figures)."""
 
     def __init__(self, path_or_tag: str | os.PathLike, threads: int | None = None,
-                 providers: list[str] | None = None) -> None:
+                 providers: list[str] | None = None, flip_test: bool = False) -> None:
         self.path, self.tag = resolve_model(path_or_tag)
         opts = ort.SessionOptions()
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -65,6 +68,11 @@ class OnnxHeatmapModel:
         self.crop_scale = float(self.meta.get("crop_scale", DEFAULT_CROP_SCALE))
         self._input = self.session.get_inputs()[0].name
         self._check_shapes()
+        if flip_test and not self.scheme.can_flip:
+            raise ConfigError(f"{self.path}: flip test needs a flip permutation, and the landmark scheme "
+                              f"{self.scheme.name!r} has none")
+        self.flip_test = bool(flip_test)
+        self._flip_perm = self.scheme.flip_permutation() if self.flip_test else None
 
     def _read_metadata(self) -> dict:
         raw = self.session.get_modelmeta().custom_metadata_map.get(METADATA_KEY)
@@ -117,9 +125,14 @@ class OnnxHeatmapModel:
 
     def predict_crops(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(N,S,S,3) uint8 BGR crops -> landmarks (N,K,2) float32 in crop pixels, scores (N,K)."""
-        hm = self.heatmaps(crops)
+        c = np.asarray(crops)
+        hm = self.heatmaps(np.concatenate([c, c[:, :, ::-1]]) if self.flip_test and c.ndim == 4 else c)
         if len(hm) == 0:
             return (np.zeros((0, self.num_landmarks, 2), dtype=np.float32),
                     np.zeros((0, self.num_landmarks), dtype=np.float32))
         pts, scores = self.codec.decode(hm)
+        if self.flip_test:
+            n = len(c)
+            pts, scores = average_with_mirror(pts[:n], scores[:n], pts[n:], scores[n:], self._flip_perm,
+                                              self.input_size)
         return pts.astype(np.float32), scores.astype(np.float32)
