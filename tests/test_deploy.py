@@ -199,6 +199,9 @@ def test_profile_counts_every_node_and_the_dispatch_floor_scales_with_nodes(rand
     assert prof["nodes_per_run"] > 100 and "Conv" in prof["ops"]
     assert sum(o["share"] for o in prof["ops"].values()) == pytest.approx(1.0, abs=1e-3)
     assert sum(o["nodes"] for o in prof["ops"].values()) == pytest.approx(prof["nodes_per_run"], abs=1)
+    kinds = prof["conv_kinds"]
+    assert sum(k["nodes"] for k in kinds.values()) == prof["ops"]["Conv"]["nodes"]
+    assert "48x48 map, 3x3 dense" in kinds and "1x1 map, 1x1 dense" in kinds   # the stem; attention FCs
     small, large = dispatch_floor(20, runs=50), dispatch_floor(400, runs=50)
     assert small["nodes"] == 20 and large["nodes"] == 400
     # nothing of the chain is optimised away: 20x the nodes take well over 2x the time

@@ -344,9 +344,12 @@ def profile_ops(path: Path, batch: int = 1, runs: int = 200) -> dict:
             sess.run(None, {name: x})
         events = json.loads(Path(sess.end_profiling()).read_text())
     per_op: dict[str, list[float]] = {}
+    per_conv: dict[str, list[float]] = {}
     for e in events:
         if e.get("cat") == "Node" and e.get("name", "").endswith("_kernel_time"):
             per_op.setdefault(e["args"]["op_name"], []).append(float(e["dur"]))
+            if e["args"]["op_name"] == "Conv":
+                per_conv.setdefault(_conv_kind(e["args"]), []).append(float(e["dur"]))
     ops = {op: {"nodes": round(len(d) / runs, 1), "us_per_run": round(sum(d) / runs, 1),
                 "median_us_per_node": float(np.median(d))} for op, d in per_op.items()}
     total = sum(o["us_per_run"] for o in ops.values())
@@ -355,7 +358,21 @@ def profile_ops(path: Path, batch: int = 1, runs: int = 200) -> dict:
     return {"batch": batch, "runs": runs, "nodes_per_run": round(sum(o["nodes"] for o in ops.values())),
             "profiled_us_per_run": round(total, 1),
             "overhead_us_per_node": min(o["median_us_per_node"] for o in ops.values()),
-            "ops": dict(sorted(ops.items(), key=lambda kv: -kv[1]["us_per_run"]))}
+            "ops": dict(sorted(ops.items(), key=lambda kv: -kv[1]["us_per_run"])),
+            "conv_kinds": {k: {"nodes": round(len(d) / runs, 1), "us_per_run": round(sum(d) / runs, 1),
+                               "median_us_per_node": float(np.median(d))}
+                           for k, d in sorted(per_conv.items(), key=lambda kv: -sum(kv[1]))}}
+
+
+def _conv_kind(args: dict) -> str:
+    """'24x24 3x3 depthwise' from a profiler event's input/output shapes (what kind of
+    convolution the time went to)."""
+    try:
+        out = next(iter(args["output_type_shape"][0].values()))
+        w = next(iter(args["input_type_shape"][1].values()))
+        return f"{out[2]}x{out[3]} map, {w[2]}x{w[3]} {'depthwise' if w[1] == 1 else 'dense'}"
+    except (KeyError, IndexError, StopIteration, TypeError):
+        return "unknown"
 
 
 def dispatch_floor(nodes: int, runs: int = 300) -> dict:
