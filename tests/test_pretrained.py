@@ -80,6 +80,11 @@ def test_published_accuracy_holds_on_lfpw_testset(tag):
     assert rep["nme"] == pytest.approx(ev["nme"], abs=2e-5)
     assert rep["fr@0.10"] == pytest.approx(ev["fr@0.10"], abs=1e-9)
     assert rep["auc@0.10"] == pytest.approx(ev["auc@0.10"], abs=2e-4)
+    if "flip_test" in ev:
+        flip = OnnxHeatmapModel(tag, threads=1, flip_test=True)
+        rep = evaluate_samples(flip, samples, flip.scheme, flip.input_size, flip.crop_scale)["all"]
+        assert rep["nme"] == pytest.approx(ev["flip_test"]["nme"], abs=2e-5)
+        assert rep["nme"] < ev["nme"]                    # the mirrored pass helps
 
 
 @pytest.mark.parametrize("tag", [

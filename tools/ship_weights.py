@@ -66,12 +66,16 @@ def main() -> None:
     samples = load_300w(a.root, a.test)
     rep = evaluate_samples(OnnxHeatmapModel(onnx_path), samples, scheme_for(k), model.cfg.input_size,
                            state["crop_scale"])
+    flip = evaluate_samples(OnnxHeatmapModel(onnx_path, flip_test=True), samples, scheme_for(k),
+                            model.cfg.input_size, state["crop_scale"])
+    stages = _training_stages(state, _previous(out, a.tag), a.tag)
     cx = count_complexity(create_model(state["model_name"], num_landmarks=98, **_overrides(state)))
     manifest = {
         "tag": a.tag, "model": state["model_name"], "num_landmarks": k, "scheme": state["scheme"],
         "input_size": model.cfg.input_size, "codec": state["codec"], "crop_scale": state["crop_scale"],
         "loss": state["loss"], "output_activation": activation_for(state["loss"]),
-        "training_data": state["training_data"], "epochs": state["epoch"] + 1,
+        "training_data": state["training_data"], "epochs": sum(st["epochs"] for st in stages),
+        "training_stages": stages,
         "train_config": state.get("config", {}).get("train") or _previous(out, a.tag).get("train_config", {}),
         "params": sum(t.numel() for t in model.parameters()),
         "mflops_paper_convention_k98": round(cx.flops / 1e6, 2),
@@ -80,7 +84,9 @@ def main() -> None:
                        "nme": rep["all"]["nme"], "fr@0.10": rep["all"]["fr@0.10"],
                        "auc@0.10": rep["all"]["auc@0.10"],
                        "command": f"litehrnet-plus evaluate --model {a.tag} --dataset 300w "
-                                  f"--root {a.root} --subset {a.test}"},
+                                  f"--root {a.root} --subset {a.test}",
+                       "flip_test": {"nme": flip["all"]["nme"], "fr@0.10": flip["all"]["fr@0.10"],
+                                     "auc@0.10": flip["all"]["auc@0.10"]}},
         "track_threshold": a.track_threshold,
         "license": "trained on 300-W: non-commercial research use only",
         "files": {"onnx": f"{a.tag}.onnx", "pytorch": f"{a.tag}.pt"},
@@ -98,6 +104,19 @@ def _previous(out: Path, tag: str) -> dict:
     training config keep its record when re-shipped."""
     path = out / f"{tag}.json"
     return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def _training_stages(state: dict, previous: dict, tag: str) -> list[dict]:
+    """The runs behind the weights, first to last. A run that continued from the tag being
+    replaced (model.init_from) adds a stage to that tag's record; any other run starts one."""
+    cfg = state.get("config", {})
+    stage = {"epochs": state["epoch"] + 1, "init_from": (cfg.get("model") or {}).get("init_from"),
+             "train_config": cfg.get("train") or previous.get("train_config", {})}
+    if stage["init_from"] != tag or not previous:
+        return [stage]
+    before = previous.get("training_stages") or [
+        {"epochs": previous["epochs"], "init_from": None, "train_config": previous.get("train_config", {})}]
+    return before + [stage]
 
 
 def _overrides(state: dict) -> dict:
