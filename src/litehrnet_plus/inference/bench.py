@@ -365,7 +365,7 @@ def profile_ops(path: Path, batch: int = 1, runs: int = 200) -> dict:
 
 
 def _conv_kind(args: dict) -> str:
-    """'24x24 3x3 depthwise' from a profiler event's input/output shapes (what kind of
+    """'24x24 map, 3x3 depthwise' from a profiler event's input/output shapes (what kind of
     convolution the time went to)."""
     try:
         out = next(iter(args["output_type_shape"][0].values()))
