@@ -64,10 +64,8 @@ def main() -> None:
 
     # measure through the file users get
     samples = load_300w(a.root, a.test)
-    rep = evaluate_samples(OnnxHeatmapModel(onnx_path), samples, scheme_for(k), model.cfg.input_size,
-                           state["crop_scale"])
-    flip = evaluate_samples(OnnxHeatmapModel(onnx_path, flip_test=True), samples, scheme_for(k),
-                            model.cfg.input_size, state["crop_scale"])
+    rep, flip = (evaluate_samples(OnnxHeatmapModel(onnx_path, flip_test=f), samples, scheme_for(k),
+                                  model.cfg.input_size, state["crop_scale"]) for f in (False, True))
     stages = _training_stages(state, _previous(out, a.tag), a.tag)
     cx = count_complexity(create_model(state["model_name"], num_landmarks=98, **_overrides(state)))
     manifest = {
@@ -76,7 +74,7 @@ def main() -> None:
         "loss": state["loss"], "output_activation": activation_for(state["loss"]),
         "training_data": state["training_data"], "epochs": sum(st["epochs"] for st in stages),
         "training_stages": stages,
-        "train_config": state.get("config", {}).get("train") or _previous(out, a.tag).get("train_config", {}),
+        "train_config": stages[-1]["train_config"],
         "params": sum(t.numel() for t in model.parameters()),
         "mflops_paper_convention_k98": round(cx.flops / 1e6, 2),
         "evaluation": {"dataset": f"300w/{a.test}", "faces": rep["all"]["faces"],
@@ -116,6 +114,8 @@ def _training_stages(state: dict, previous: dict, tag: str) -> list[dict]:
         return [stage]
     before = previous.get("training_stages") or [
         {"epochs": previous["epochs"], "init_from": None, "train_config": previous.get("train_config", {})}]
+    if len(before) > 1 and before[-1] == stage:       # the same run shipped again: not a new stage
+        before = before[:-1]
     return before + [stage]
 
 

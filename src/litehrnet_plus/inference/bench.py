@@ -350,8 +350,11 @@ def profile_ops(path: Path, batch: int = 1, runs: int = 200) -> dict:
             per_op.setdefault(e["args"]["op_name"], []).append(float(e["dur"]))
             if e["args"]["op_name"] == "Conv":
                 per_conv.setdefault(_conv_kind(e["args"]), []).append(float(e["dur"]))
-    ops = {op: {"nodes": round(len(d) / runs, 1), "us_per_run": round(sum(d) / runs, 1),
-                "median_us_per_node": float(np.median(d))} for op, d in per_op.items()}
+    def summary(d: list[float]) -> dict:
+        return {"nodes": round(len(d) / runs, 1), "us_per_run": round(sum(d) / runs, 1),
+                "median_us_per_node": float(np.median(d))}
+
+    ops = {op: summary(d) for op, d in per_op.items()}
     total = sum(o["us_per_run"] for o in ops.values())
     for o in ops.values():
         o["share"] = round(o["us_per_run"] / total, 4)
@@ -359,9 +362,7 @@ def profile_ops(path: Path, batch: int = 1, runs: int = 200) -> dict:
             "profiled_us_per_run": round(total, 1),
             "overhead_us_per_node": min(o["median_us_per_node"] for o in ops.values()),
             "ops": dict(sorted(ops.items(), key=lambda kv: -kv[1]["us_per_run"])),
-            "conv_kinds": {k: {"nodes": round(len(d) / runs, 1), "us_per_run": round(sum(d) / runs, 1),
-                               "median_us_per_node": float(np.median(d))}
-                           for k, d in sorted(per_conv.items(), key=lambda kv: -sum(kv[1]))}}
+            "conv_kinds": {k: summary(d) for k, d in sorted(per_conv.items(), key=lambda kv: -sum(kv[1]))}}
 
 
 def _conv_kind(args: dict) -> str:
