@@ -17,7 +17,7 @@ from litehrnet_plus.codec import HeatmapCodec
 from litehrnet_plus.engine.checkpoint import load_checkpoint
 from litehrnet_plus.engine.config import config_from_dict
 from litehrnet_plus.engine.losses import heatmap_loss
-from litehrnet_plus.engine.metrics import auc, failure_rate, normalising_distance, per_face_nme
+from litehrnet_plus.evaluation.metrics import auc, failure_rate, normalising_distance, per_face_nme
 from litehrnet_plus.engine.train import learning_rate, train
 from litehrnet_plus.errors import CheckpointError, ConfigError
 from litehrnet_plus.schemes import IBUG68, WFLW98
@@ -263,14 +263,14 @@ def test_evaluate_rejects_a_checkpoint_with_another_landmark_count(tmp_path):
 
 def test_mean_shape_baseline(tiny_data):
     from litehrnet_plus.data.formats import load_300w
-    from litehrnet_plus.engine.evaluate import MeanShapePredictor, evaluate_samples
+    from litehrnet_plus.evaluation import MeanShapePredictor, evaluate_samples
     from litehrnet_plus.schemes import IBUG68
 
     samples = load_300w(tiny_data, "afw")
     one = samples[:1]
-    assert evaluate_samples(MeanShapePredictor(one, 96), one, IBUG68, 96)["all"]["nme"] < 1e-4
+    assert evaluate_samples(MeanShapePredictor(one, 96), one, IBUG68, 96).all["nme"] < 1e-4
     rep = evaluate_samples(MeanShapePredictor(samples, 96), samples, IBUG68, 96)
-    assert 0 < rep["all"]["nme"] < 0.5
+    assert 0 < rep.all["nme"] < 0.5
 
 
 @pytest.mark.parametrize("loss,prior", [("bce", True), ("bce", False), ("mse", True)])

@@ -187,3 +187,49 @@ def test_list_images_of_empty_folder(tmp_path):
 def test_list_images_of_missing_folder_is_an_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="no such folder"):
         list_images(tmp_path / "nope")
+
+
+# ----------------------------------------------------------------------------- EXIF orientation
+def exif_app1(orientation: int, byte_order: str = "II") -> bytes:
+    """A JPEG APP1 segment holding a TIFF IFD0 with one entry: Orientation (0x0112, SHORT)."""
+    o = "<" if byte_order == "II" else ">"
+    ifd = struct.pack(o + "H", 1) + struct.pack(o + "HHIHH", 0x0112, 3, 1, orientation, 0) + struct.pack(o + "I", 0)
+    tiff = byte_order.encode() + struct.pack(o + "HI", 42, 8) + ifd
+    payload = b"Exif\x00\x00" + tiff
+    return b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload
+
+
+def with_orientation(jpeg: bytes, orientation: int, byte_order: str = "II") -> bytes:
+    return jpeg[:2] + exif_app1(orientation, byte_order) + jpeg[2:]
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+@pytest.mark.parametrize("byte_order", ["II", "MM"])
+def test_exif_orientation_matches_opencv_imread(tmp_path, orientation, byte_order):
+    """Every orientation tag, both byte orders: read_image turns the photo upright exactly as
+    cv2.imread (which honours the tag) does; orient=False keeps the stored pixels."""
+    stored = noise_image(40, 64)
+    data = with_orientation(encoded(".jpg", stored), orientation, byte_order)
+    path = tmp_path / f"o{orientation}.jpg"
+    path.write_bytes(data)
+    assert images.exif_orientation(data) == orientation
+    upright = read_image(path)
+    reference = cv2.imread(str(path))
+    assert upright.shape == reference.shape
+    np.testing.assert_array_equal(upright, reference)
+    raw = read_image(path, orient=False)
+    assert raw.shape == (40, 64, 3)
+    assert raw.shape[:2] == (upright.shape[:2] if orientation < 5 else upright.shape[1::-1])
+
+
+def test_exif_orientation_in_png_and_damaged_tags():
+    tiff = exif_app1(6)[10:]  # the TIFF block alone
+    png = encoded(".png", noise_image(8, 8))
+    png_tagged = png[:33] + png_chunk(b"eXIf", tiff) + png[33:]   # after IHDR (8 + 25 bytes)
+    assert images.exif_orientation(png_tagged) == 6
+    assert images.exif_orientation(png) == 1
+    jpeg = encoded(".jpg", noise_image(8, 8))
+    # cut inside the IFD, a bad byte-order mark, an out-of-range value: all read as upright
+    assert images.exif_orientation(jpeg[:2] + exif_app1(6)[:20] + jpeg[2:]) == 1
+    assert images.exif_orientation(with_orientation(jpeg, 6).replace(b"Exif\x00\x00II", b"Exif\x00\x00XX")) == 1
+    assert images.exif_orientation(with_orientation(jpeg, 9)) == 1

@@ -68,13 +68,13 @@ def test_onnx_file_equals_the_pytorch_weights(tag):
 def test_published_accuracy_holds_on_lfpw_testset(tag):
     pytest.importorskip("torch")
     from litehrnet_plus.data.formats import load_300w
-    from litehrnet_plus.engine.evaluate import evaluate_samples
+    from litehrnet_plus.evaluation import evaluate_samples
 
     man = hub.manifest(tag)
     model = OnnxHeatmapModel(tag, threads=1)
     samples = load_300w(DATA / "300w", "lfpw/testset")
     assert len(samples) == man["evaluation"]["faces"] == 224
-    rep = evaluate_samples(model, samples, model.scheme, model.input_size, model.crop_scale)["all"]
+    rep = evaluate_samples(model, samples, model.scheme, model.input_size, model.crop_scale).all
     ev = man["evaluation"]
     # the manifest (and the README table, made from it) reports what the shipped file measures
     assert rep["nme"] == pytest.approx(ev["nme"], abs=2e-5)
@@ -82,7 +82,7 @@ def test_published_accuracy_holds_on_lfpw_testset(tag):
     assert rep["auc@0.10"] == pytest.approx(ev["auc@0.10"], abs=2e-4)
     if "flip_test" in ev:
         flip = OnnxHeatmapModel(tag, threads=1, flip_test=True)
-        rep = evaluate_samples(flip, samples, flip.scheme, flip.input_size, flip.crop_scale)["all"]
+        rep = evaluate_samples(flip, samples, flip.scheme, flip.input_size, flip.crop_scale).all
         assert rep["nme"] == pytest.approx(ev["flip_test"]["nme"], abs=2e-5)
         assert rep["nme"] < ev["nme"]                    # the mirrored pass helps
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 
 from litehrnet_plus.data.formats import load_300w
-from litehrnet_plus.engine.evaluate import MeanShapePredictor, evaluate_samples
+from litehrnet_plus.evaluation import MeanShapePredictor, evaluate_samples
 from litehrnet_plus.schemes import IBUG68
 
 
@@ -18,7 +18,7 @@ def main() -> None:
     p.add_argument("--test", default="lfpw/testset")
     a = p.parse_args()
     predictor = MeanShapePredictor(load_300w(a.root, a.train), 96)
-    rep = evaluate_samples(predictor, load_300w(a.root, a.test), IBUG68, 96)["all"]
+    rep = evaluate_samples(predictor, load_300w(a.root, a.test), IBUG68, 96).all
     print(f"mean shape on {a.test}: NME {100 * rep['nme']:.2f}%  FR@0.10 {100 * rep['fr@0.10']:.2f}%  "
           f"AUC@0.10 {rep['auc@0.10']:.4f}  ({rep['faces']} faces)")
 

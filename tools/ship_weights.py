@@ -18,10 +18,10 @@ import torch
 
 from litehrnet_plus.data.formats import load_300w
 from litehrnet_plus.engine.checkpoint import checkpoint_metadata, load_checkpoint, model_from_checkpoint
-from litehrnet_plus.engine.evaluate import evaluate_samples
+from litehrnet_plus.evaluation import evaluate_samples
 from litehrnet_plus.engine.deploy import export_deploy
 from litehrnet_plus.engine.losses import activation_for
-from litehrnet_plus.engine.report import plot_ced
+from litehrnet_plus.evaluation.plots import plot_ced
 from litehrnet_plus.fileio import atomic_write_bytes, atomic_write_json
 from litehrnet_plus.hub import WEIGHTS_DIR
 from litehrnet_plus.inference.runtime import OnnxHeatmapModel
@@ -77,14 +77,14 @@ def main() -> None:
         "train_config": stages[-1]["train_config"],
         "params": sum(t.numel() for t in model.parameters()),
         "mflops_paper_convention_k98": round(cx.flops / 1e6, 2),
-        "evaluation": {"dataset": f"300w/{a.test}", "faces": rep["all"]["faces"],
+        "evaluation": {"dataset": f"300w/{a.test}", "faces": rep.all["faces"],
                        "box": "tight ground-truth landmark box", "normaliser": "inter-ocular",
-                       "nme": rep["all"]["nme"], "fr@0.10": rep["all"]["fr@0.10"],
-                       "auc@0.10": rep["all"]["auc@0.10"],
+                       "nme": rep.all["nme"], "fr@0.10": rep.all["fr@0.10"],
+                       "auc@0.10": rep.all["auc@0.10"],
                        "command": f"litehrnet-plus evaluate --model {a.tag} --dataset 300w "
                                   f"--root {a.root} --subset {a.test}",
-                       "flip_test": {"nme": flip["all"]["nme"], "fr@0.10": flip["all"]["fr@0.10"],
-                                     "auc@0.10": flip["all"]["auc@0.10"]}},
+                       "flip_test": {"nme": flip.all["nme"], "fr@0.10": flip.all["fr@0.10"],
+                                     "auc@0.10": flip.all["auc@0.10"]}},
         "track_threshold": a.track_threshold,
         "license": "trained on 300-W: non-commercial research use only",
         "files": {"onnx": f"{a.tag}.onnx", "pytorch": f"{a.tag}.pt"},
@@ -92,7 +92,7 @@ def main() -> None:
     }
     atomic_write_json(out / f"{a.tag}.json", manifest)
     ced = REPO / "docs" / f"ced_{a.tag.replace('.', '_')}.png"
-    plot_ced({f"{a.tag} (NME {100 * rep['all']['nme']:.2f}%)": np.asarray(rep["_nme"])}, ced)
+    plot_ced({f"{a.tag} (NME {100 * rep.all['nme']:.2f}%)": rep.nme}, ced)
     print(json.dumps(manifest["evaluation"], indent=2))
     print(f"wrote {out / a.tag}.{{pt,onnx,json}} and {ced}")
 

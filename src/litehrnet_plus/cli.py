@@ -6,7 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from . import __version__
 from .errors import UserError
+from .extras import EXTRA_OF, missing
 
 
 def _ints(text: str) -> list[int]:
@@ -130,7 +132,7 @@ def _predictor(spec: str, backend: str, flip_test: bool, threads: int | None):
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from .data.formats import load_dataset
-    from .engine.evaluate import evaluate_samples
+    from .evaluation import evaluate_samples
     from .fileio import atomic_write_json, check_writable
     from .schemes import scheme_for
 
@@ -146,19 +148,17 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if samples[0].landmarks.shape[0] != k:
         raise UserError(f"{args.root}: data has {samples[0].landmarks.shape[0]} landmarks, "
                         f"model {args.model} predicts {k}")
-    scheme = scheme_for(k)
-    rep = evaluate_samples(predictor, samples, scheme, size, crop_scale, args.norm,
+    rep = evaluate_samples(predictor, samples, scheme_for(k), size, crop_scale, args.norm,
                            batch_size=args.batch_size, progress=True)
-    nme = rep.pop("_nme")
-    rep.pop("_pred")
-    rep = {"model": args.model, "dataset": args.dataset, "root": str(args.root), "subset": args.subset, **rep}
-    _print_report(rep)
+    doc = {"model": args.model, "dataset": args.dataset, "root": str(args.root), "subset": args.subset,
+           "flip_test": bool(args.flip_test), "version": __version__, **rep.to_dict()}
+    _print_report(doc)
     if args.json:
-        atomic_write_json(args.json, rep)
+        atomic_write_json(args.json, doc)
         print(f"wrote {args.json}")
     if args.ced:
-        from .engine.report import plot_ced
-        plot_ced({f"{args.model} (NME {100 * rep['all']['nme']:.2f}%)": nme}, args.ced)
+        from .evaluation.plots import plot_ced
+        plot_ced({f"{args.model} (NME {100 * rep.all['nme']:.2f}%)": rep.nme}, args.ced)
         print(f"wrote {args.ced}")
     return 0
 
@@ -177,30 +177,48 @@ def _print_report(rep: dict) -> None:
 
 # ----------------------------------------------------------------------------- predict
 def _positive_int(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
 
 
+def _detectors_help() -> str:
+    from .inference.detector import detector_status
+    return "; ".join(f"{name} ({status})" for name, status in detector_status().items())
+
+
 def cmd_predict(args: argparse.Namespace) -> int:
     from .inference.landmarker import FaceLandmarker
-    from .inference.predict import Options, check_display, input_kind, run_images, run_video
+    from .inference.predict import Options, check_display, input_kind, run_images, run_video, stop_signals
 
     kind = input_kind(args.input)
     if args.show:
         check_display()
+    if args.json and Path(args.json).suffix.lower() not in (".json", ".jsonl"):
+        raise UserError(f"--json {args.json}: the results file must end in .json (one document) or "
+                        ".jsonl (JSON Lines, a line per image or frame)")
     opts = Options(out=Path(args.out) if args.out else None, json=Path(args.json) if args.json else None,
                    show=args.show, boxes=args.boxes, overwrite=args.overwrite, max_faces=args.max_faces)
     lm = FaceLandmarker(args.model, detector=args.detector, threads=args.threads, flip_test=args.flip_test)
-    if kind in ("video", "webcam"):
-        report = run_video(lm, int(args.input) if kind == "webcam" else args.input, opts)
-    else:
-        report = run_images(lm, Path(args.input), opts)
+    with stop_signals():
+        if kind in ("video", "webcam"):
+            report = run_video(lm, int(args.input) if kind == "webcam" else args.input, opts)
+        else:
+            report = run_images(lm, Path(args.input), opts)
     unit = "frames" if kind in ("video", "webcam") else "images"
     print(f"{report.processed} {unit}, {report.faces} faces", file=sys.stderr)
-    for f in report.failures:
+    for f in report.failures[:20]:
         print(f"failed: {f['file']}: {f['error']}", file=sys.stderr)
+    if len(report.failures) > 20:
+        print(f"... and {len(report.failures) - 20} more failures (listed in the JSON)", file=sys.stderr)
+    if report.interrupted:
+        print(f"interrupted ({report.interrupted}): the outputs hold the {report.processed} {unit} done",
+              file=sys.stderr)
+        return 143 if report.interrupted == "SIGTERM" else 130
     if report.failures:
         print(f"{len(report.failures)} failed", file=sys.stderr)
         return 1
@@ -241,6 +259,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="litehrnet-plus", description=__doc__)
+    p.add_argument("--version", action="version", version=f"litehrnet-plus {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
     f = sub.add_parser("flops", help="parameters and FLOPs per block (paper convention and plain MACs)")
@@ -267,13 +286,16 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("input", help="image file, folder (recursive), video file, or webcam index (integer)")
     pr.add_argument("--model", default=None, help="shipped tag or .onnx file (default: best shipped model)")
     pr.add_argument("--detector", default="auto",
-                    help="face detector: auto (default: yuface if installed), yuface, dlib, mediapipe, haar")
-    pr.add_argument("--out", help="folder for overlays (mirrors an input folder) or the annotated video")
-    pr.add_argument("--json", help="write results as JSON (printed to stdout when no output is given)")
+                    help=f"face detector: auto (the best installed), or one of: {_detectors_help()}")
+    pr.add_argument("--out", help="where overlays go: a folder (mirrors an input folder), or for one image "
+                                  "a file such as overlay.jpg, for a video a file such as out.mp4")
+    pr.add_argument("--json", help="write results to FILE.json, or FILE.jsonl for JSON Lines (a line per image "
+                                   "or frame, written live); printed to stdout when no output is given")
     pr.add_argument("--show", action="store_true", help="show results in a window (needs a display)")
     pr.add_argument("--boxes", action="store_true", help="draw face boxes and scores too")
     pr.add_argument("--overwrite", action="store_true", help="replace existing outputs")
-    pr.add_argument("--threads", type=int, default=None, help="ONNX Runtime intra-op threads")
+    pr.add_argument("--threads", type=_positive_int, default=None,
+                    help="ONNX Runtime threads (default: 1, the fastest per face and robust on a busy CPU)")
     pr.add_argument("--max-faces", type=_positive_int, default=None,
                     help="at most N faces per image or frame, the highest-scoring; on video, once N "
                          "faces are tracked the detector runs only when one is lost")
@@ -345,7 +367,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        try:
+            return int(args.func(args) or 0)
+        except ModuleNotFoundError as e:
+            # an optional dependency of this subcommand: name the extra instead of a traceback
+            if (e.name or "").split(".")[0] not in EXTRA_OF:
+                raise
+            raise missing(e, f"litehrnet-plus {args.command}") from None
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -2,6 +2,12 @@
 
 Images come back as HxWx3 uint8 BGR (OpenCV order) whatever they were on disk: grayscale is
 expanded, alpha is dropped, 16-bit is scaled to 8-bit.
+
+Phones store photos as the sensor saw them and write an EXIF orientation tag saying how to
+turn them upright. `read_image` applies it by default (as `cv2.imread` and every photo viewer
+do), so a user's photo is upright. Dataset loaders pass `orient=False`: landmark annotations
+refer to the stored pixel grid (none of the shared 300-W, WFLW or YouTube-Faces images carries
+the tag, so the two readings agree there).
 """
 from __future__ import annotations
 
@@ -42,8 +48,10 @@ def to_bgr8(image: np.ndarray, source: str = "image") -> np.ndarray:
     return np.ascontiguousarray(img)
 
 
-def read_image(path: str | os.PathLike) -> np.ndarray:
-    """Read an image file as HxWx3 uint8 BGR, or raise ImageReadError naming the file."""
+def read_image(path: str | os.PathLike, orient: bool = True) -> np.ndarray:
+    """Read an image file as HxWx3 uint8 BGR, or raise ImageReadError naming the file.
+
+    orient: turn the pixels upright as the file's EXIF orientation tag says (JPEG, PNG, WebP)."""
     p = Path(path)
     if not p.exists():
         raise ImageReadError(f"{p}: no such file")
@@ -61,7 +69,92 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
         raise ImageReadError(f"{p}: not a readable image (corrupt, truncated or not an image format)")
     if _truncated(data):
         raise ImageReadError(f"{p}: truncated image data")
-    return to_bgr8(img, str(p))
+    img = to_bgr8(img, str(p))
+    return apply_orientation(img, exif_orientation(data)) if orient else img
+
+
+# EXIF orientation value -> (rotation for cv2.rotate or None, mirror left-right first)
+_ORIENTATIONS = {
+    1: (None, False), 2: (None, True), 3: (cv2.ROTATE_180, False), 4: (cv2.ROTATE_180, True),
+    5: (cv2.ROTATE_90_COUNTERCLOCKWISE, True), 6: (cv2.ROTATE_90_CLOCKWISE, False),   # 5: transpose
+    7: (cv2.ROTATE_90_CLOCKWISE, True), 8: (cv2.ROTATE_90_COUNTERCLOCKWISE, False),   # 7: transverse
+}
+
+
+def apply_orientation(image: np.ndarray, orientation: int) -> np.ndarray:
+    """Pixels as stored -> pixels upright, for an EXIF orientation value (1-8; others: as is).
+    Tags 2, 4, 5 and 7 mirror the stored image left-right, then rotate it."""
+    rotation, mirror = _ORIENTATIONS.get(orientation, (None, False))
+    if mirror:
+        image = image[:, ::-1]
+    if rotation is not None:
+        image = cv2.rotate(image, rotation)
+    return np.ascontiguousarray(image)
+
+
+def exif_orientation(data: np.ndarray | bytes) -> int:
+    """The EXIF orientation tag (1-8) of an encoded JPEG, PNG or WebP image; 1 when absent or
+    unreadable (a damaged tag never stops a photo from being read)."""
+    raw = data.tobytes() if isinstance(data, np.ndarray) else bytes(data)
+    try:
+        tiff = _exif_block(raw)
+        return _tiff_orientation(tiff) if tiff else 1
+    except (IndexError, ValueError):
+        return 1
+
+
+def _exif_block(raw: bytes) -> bytes | None:
+    """The TIFF-structured EXIF payload of a JPEG (APP1 segment), PNG (eXIf chunk) or WebP
+    (EXIF chunk), or None."""
+    if raw[:2] == b"\xff\xd8":
+        i = 2
+        while i + 4 <= len(raw) and raw[i] == 0xFF:
+            marker = raw[i + 1]
+            if marker in (0xD9, 0xDA):      # end of image, start of scan: no more metadata
+                return None
+            length = int.from_bytes(raw[i + 2:i + 4], "big")
+            if marker == 0xE1 and raw[i + 4:i + 10] == b"Exif\x00\x00":
+                return raw[i + 10:i + 2 + length]
+            i += 2 + length
+        return None
+    if raw[:8] == b"\x89PNG\r\n\x1a\n":
+        i = 8
+        while i + 8 <= len(raw):
+            length = int.from_bytes(raw[i:i + 4], "big")
+            kind = raw[i + 4:i + 8]
+            if kind == b"eXIf":
+                return raw[i + 8:i + 8 + length]
+            if kind in (b"IDAT", b"IEND"):
+                return None
+            i += 12 + length
+        return None
+    if raw[:4] == b"RIFF" and raw[8:12] == b"WEBP":
+        i = 12
+        while i + 8 <= len(raw):
+            kind, length = raw[i:i + 4], int.from_bytes(raw[i + 4:i + 8], "little")
+            if kind == b"EXIF":
+                block = raw[i + 8:i + 8 + length]
+                return block[6:] if block.startswith(b"Exif\x00\x00") else block
+            i += 8 + length + (length & 1)
+        return None
+    return None
+
+
+def _tiff_orientation(tiff: bytes) -> int:
+    """Tag 0x0112 of IFD0 in a TIFF header + IFD structure."""
+    order = {b"II": "little", b"MM": "big"}.get(tiff[:2])
+    if order is None or int.from_bytes(tiff[2:4], order) != 42:
+        return 1
+    ifd = int.from_bytes(tiff[4:8], order)
+    count = int.from_bytes(tiff[ifd:ifd + 2], order)
+    for k in range(count):
+        entry = tiff[ifd + 2 + 12 * k: ifd + 14 + 12 * k]
+        if len(entry) < 12:
+            break
+        if int.from_bytes(entry[0:2], order) == 0x0112:
+            value = int.from_bytes(entry[8:10], order)   # SHORT, left-justified in the value field
+            return value if 1 <= value <= 8 else 1
+    return 1
 
 
 def _truncated(data: np.ndarray) -> bool:

@@ -47,9 +47,9 @@ class LandmarkDataset(Dataset):
 
     def image(self, i: int) -> np.ndarray:
         if self._cache is None:
-            return read_image(self.samples[i].image_path)
+            return read_image(self.samples[i].image_path, orient=False)
         if i not in self._cache:
-            self._cache[i] = read_image(self.samples[i].image_path)
+            self._cache[i] = read_image(self.samples[i].image_path, orient=False)
         return self._cache[i]
 
     def crop(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

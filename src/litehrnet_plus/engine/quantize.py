@@ -48,7 +48,7 @@ def calibration_crops(root: str | os.PathLike, subsets: tuple[str, ...] = TRAIN_
     crops = []
     for i in sorted(pick):
         s = samples[int(i)]
-        c, _ = crop_faces(read_image(s.image_path), s.box[None], size, crop_scale)
+        c, _ = crop_faces(read_image(s.image_path, orient=False), s.box[None], size, crop_scale)
         crops.append(c[0])
     return np.stack(crops)
 

@@ -32,7 +32,8 @@ from ..schemes import scheme_for
 from .checkpoint import init_from, load_checkpoint, load_state, save_checkpoint
 from .config import TrainConfig
 from .dataset import LandmarkDataset
-from .evaluate import TorchPredictor, evaluate_samples
+from ..evaluation import evaluate_samples
+from .evaluate import TorchPredictor
 from .losses import activation_for, heatmap_loss
 
 LOG_FIELDS = ["epoch", "lr", "train_loss", "images_per_s", "epoch_time_s", "val_nme", "val_fr", "val_auc"]
@@ -191,10 +192,10 @@ def train(cfg: TrainConfig, resume: bool = False, overwrite: bool = False, progr
                    "val_nme": "", "val_fr": "", "val_auc": ""}
             if dd.main and val_samples and ((epoch + 1) % t.val_every == 0 or epoch + 1 == t.epochs):
                 rep = evaluate_samples(predictor, val_samples, scheme, codec.input_size, cfg.data.crop_scale)
-                row.update(val_nme=rep["all"]["nme"], val_fr=rep["all"]["fr@0.10"], val_auc=rep["all"]["auc@0.10"])
+                row.update(val_nme=rep.all["nme"], val_fr=rep.all["fr@0.10"], val_auc=rep.all["auc@0.10"])
                 if progress:
-                    log(f"epoch {epoch + 1}: val NME {100 * rep['all']['nme']:.2f}%  "
-                        f"FR {100 * rep['all']['fr@0.10']:.2f}%  AUC {rep['all']['auc@0.10']:.4f}")
+                    log(f"epoch {epoch + 1}: val NME {100 * rep.all['nme']:.2f}%  "
+                        f"FR {100 * rep.all['fr@0.10']:.2f}%  AUC {rep.all['auc@0.10']:.4f}")
             history.append(row)
             if dd.main:
                 state = _state(cfg, model, codec, scheme.name, epoch, best, history)

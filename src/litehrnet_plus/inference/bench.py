@@ -80,7 +80,7 @@ def make_crops(count: int, size: int, folder: str | os.PathLike | None = None,
     samples = load_pts_folder(folder, warn=lambda *_: None)
     crops = []
     for s in samples[:count]:
-        c, _ = crop_faces(read_image(s.image_path), s.box[None], size, crop_scale)
+        c, _ = crop_faces(read_image(s.image_path, orient=False), s.box[None], size, crop_scale)
         crops.append(c[0])
     reps = -(-count // len(crops))
     return np.stack((crops * reps)[:count]), f"{len(crops)} faces from {folder}"

@@ -176,21 +176,46 @@ CALIBRATIONS: dict[str, BoxCalibration] = {
     "haar": BoxCalibration(dx=0.004, dy=0.1473, sw=0.8545, sh=0.8353),
 }
 
-# name -> (factory of the raw detector, extra to install)
-_RAW: dict[str, tuple[Callable[[], Callable[[np.ndarray], Detections]], str | None]] = {
-    "yuface": (YuFaceRaw, None),
-    "dlib": (DlibHogRaw, "dlib"),
-    "mediapipe": (MediaPipeRaw, "mediapipe"),
-    "haar": (HaarRaw, None),
+# name -> (factory of the raw detector, the importable module it needs, extra that installs it)
+_RAW: dict[str, tuple[Callable[[], Callable[[np.ndarray], Detections]], str | None, str | None]] = {
+    "yuface": (YuFaceRaw, "yuface", None),
+    "dlib": (DlibHogRaw, "dlib", "dlib"),
+    "mediapipe": (MediaPipeRaw, "mediapipe", "mediapipe"),
+    "haar": (HaarRaw, None, None),
 }
-# "auto": the best installed, in the order measured in docs/inference.md (yuface finds the most
-# faces; its wheels exist only for CPython 3.10-3.11 on x86-64 Linux/Windows).
+# "auto": the best installed, in the order measured in docs/inference.md. yuface finds the most
+# faces, but its wheels exist only for CPython 3.10-3.11 on x86-64 Linux/Windows; elsewhere the
+# base install brings dlib (wheels for CPython 3.11-3.13), which finds fewer faces in the wild.
 DEFAULT_DETECTOR = "auto"
 PREFERENCE = ("yuface", "mediapipe", "dlib")
 
 
+def _unavailable(name: str) -> str | None:
+    """Why a registered detector cannot work in this environment whatever is installed."""
+    if name == "haar" and not hasattr(cv2, "CascadeClassifier"):
+        return f"OpenCV {cv2.__version__} has no Haar cascades (OpenCV 5 removed them)"
+    return None
+
+
 def detector_names() -> list[str]:
-    return sorted(_RAW)
+    """The detectors that can work here (installed or installable)."""
+    return sorted(n for n in _RAW if _unavailable(n) is None)
+
+
+def detector_status() -> dict[str, str]:
+    """name -> "installed" or how to install it, without importing any detector library."""
+    import importlib.util
+
+    out = {}
+    for name in detector_names():
+        _, module, extra = _RAW[name]
+        if module is None or importlib.util.find_spec(module) is not None:
+            out[name] = "installed"
+        elif name == "yuface":
+            out[name] = "not installed: wheels only for CPython 3.10-3.11 on x86-64"
+        else:
+            out[name] = f"not installed: extra '{extra}'"
+    return out
 
 
 def register_detector(name: str, factory: Callable[[], Callable[[np.ndarray], Detections]],
@@ -198,7 +223,7 @@ def register_detector(name: str, factory: Callable[[], Callable[[np.ndarray], De
     """Make a detector available by name (its raw boxes mapped by `calibration`)."""
     if name in _RAW:
         raise ValueError(f"detector {name!r} is registered already")
-    _RAW[name] = (factory, None)
+    _RAW[name] = (factory, None, None)
     CALIBRATIONS[name] = calibration or BoxCalibration()
 
 
@@ -206,11 +231,17 @@ def get_raw_detector(name: str) -> Callable[[np.ndarray], Detections]:
     """The uncalibrated detector (for measuring calibrations)."""
     if name not in _RAW:
         raise ConfigError(f"unknown face detector {name!r} (known: auto, {', '.join(detector_names())})")
-    factory, extra = _RAW[name]
+    reason = _unavailable(name)
+    if reason:
+        raise ConfigError(f"detector {name!r} cannot work here: {reason}; use auto or one of "
+                          f"{', '.join(detector_names())}")
+    factory, _, extra = _RAW[name]
     try:
         return factory()
     except ImportError as e:
-        hint = f"pip install 'litehrnet-plus[{extra}]'" if extra else "reinstall litehrnet-plus"
+        hint = (f"pip install 'litehrnet-plus[{extra}]'" if extra
+                else "it has wheels only for CPython 3.10-3.11 on x86-64" if name == "yuface"
+                else "reinstall litehrnet-plus")
         raise ConfigError(f"detector {name!r} is not installed ({e}); {hint}") from None
 
 
@@ -228,8 +259,9 @@ def get_detector(name_or_callable: str | Callable[[np.ndarray], Detections] = DE
             return Calibrated(get_raw_detector(candidate), CALIBRATIONS[candidate], candidate)
         except ConfigError:
             continue
-    raise ConfigError("no face detector is installed: install yuface (CPython 3.10/3.11, x86-64), "
-                      "the 'dlib' or 'mediapipe' extra, or pass your own detector or face boxes")
+    raise ConfigError("no face detector is installed: pip install 'litehrnet-plus[dlib]' (any CPython "
+                      "3.11-3.13), or yuface (CPython 3.10-3.11 on x86-64), or pass your own detector "
+                      "or face boxes")
 
 
 def run_detector(detector: Callable[[np.ndarray], Detections], image: np.ndarray) -> Detections:

@@ -1,31 +1,40 @@
 """The `predict` command's work: an image, a folder (recursive), a video file or a webcam in;
 overlays, an annotated video and a results JSON out. A bad item is recorded and the run goes
-on; the caller turns recorded failures into a non-zero exit status."""
+on; the caller turns recorded failures into a non-zero exit status.
+
+Nothing finished is lost: overlays are written one by one, results stream to disk as they are
+made (inference/results.py), and however a run ends -- Ctrl-C, SIGTERM, a crash on one frame --
+the annotated video is closed (playable up to the last processed frame) and the JSON is a valid
+document holding exactly the processed items, marked with how the run ended.
+"""
 from __future__ import annotations
 
-import json
+import contextlib
 import os
+import signal
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 import cv2
 import numpy as np
 from tqdm import tqdm
 
+from .. import __version__
 from ..data.images import IMAGE_EXTENSIONS, list_images, read_image
 from ..errors import ImageReadError, UserError, VideoReadError
-from ..fileio import OutputExistsError, atomic_write_bytes, atomic_write_json, check_writable
+from ..fileio import OutputExistsError, atomic_write_bytes, check_writable
 from .draw import draw_faces
 from .landmarker import FaceLandmarker
-from .results import document, frame_entry, image_entry
+from .results import ResultsWriter, document, frame_entry, image_entry
 from .video import VIDEO_EXTENSIONS, FaceTracker, open_video
 
 
 @dataclass
 class Options:
-    out: Path | None = None          # overlays / annotated video go here
-    json: Path | None = None         # results document; stdout when nothing else is asked for
+    out: Path | None = None          # overlays / annotated video go here (a folder, or a file name)
+    json: Path | None = None         # results document (.json, or .jsonl); stdout when nothing else is asked for
     show: bool = False
     boxes: bool = False
     overwrite: bool = False
@@ -37,6 +46,56 @@ class Report:
     processed: int = 0
     faces: int = 0
     failures: list[dict] = field(default_factory=list)
+    interrupted: str | None = None   # "SIGINT" / "SIGTERM" when the run was stopped
+
+
+class Interrupted(Exception):
+    """SIGTERM (or SIGINT) during a run; carries the signal's name."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
+@contextlib.contextmanager
+def stop_signals() -> Iterator[None]:
+    """Turn SIGTERM into an exception for the duration, so `finally` blocks close the outputs
+    (Python already does this for SIGINT, as KeyboardInterrupt). Only in the main thread."""
+    if not threading_main():
+        yield
+        return
+
+    def handler(signum, _frame):
+        raise Interrupted(signal.Signals(signum).name)
+
+    old = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
+def threading_main() -> bool:
+    import threading
+    return threading.current_thread() is threading.main_thread()
+
+
+@contextlib.contextmanager
+def _shielded() -> Iterator[None]:
+    """Finishing the outputs: a second Ctrl-C or SIGTERM must not tear them."""
+    if not threading_main():
+        yield
+        return
+    old = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+def _interruption(e: BaseException) -> str:
+    return e.name if isinstance(e, Interrupted) else "SIGINT"
 
 
 def input_kind(text: str) -> str:
@@ -87,15 +146,32 @@ def _refuse_inputs(outputs: list[Path], inputs: list[Path]) -> None:
         raise UserError(f"{sorted(clash)[0]}: an output would replace this input; choose another --out folder")
 
 
-def _doc(lm: FaceLandmarker, **body) -> dict:
-    return document(lm.model.tag, lm.detector_name, lm.num_landmarks, lm.model.scheme.name, **body)
+def _header(lm: FaceLandmarker, opts: Options, **body) -> dict:
+    doc = document(lm.model.tag, lm.detector_name, lm.num_landmarks, lm.model.scheme.name, version=__version__,
+                   options={"flip_test": lm.model.flip_test, "max_faces": opts.max_faces,
+                            "threads": lm.model.threads}, **body)
+    return doc
 
 
-def _finish(doc: dict, opts: Options) -> None:
+def _writer(opts: Options, header: dict, key: str) -> ResultsWriter | None:
+    """Where the results stream: --json, else standard output when nothing else is written."""
     if opts.json is not None:
-        atomic_write_json(check_writable(opts.json, opts.overwrite), doc)
-    elif opts.out is None and not opts.show:
-        print(json.dumps(doc))
+        return ResultsWriter(check_writable(opts.json, opts.overwrite), header, key)
+    if opts.out is None and not opts.show:
+        return ResultsWriter(sys.stdout, header, key)
+    return None
+
+
+def overlay_path(out: Path, single_image: Path) -> Path:
+    """--out for one image: a file name with an image extension is the overlay itself,
+    anything else a folder that receives it under the input's name."""
+    return out if out.suffix.lower() in IMAGE_EXTENSIONS else out / single_image.name
+
+
+def video_path(out: Path, stem: str) -> Path:
+    """--out for a video: a name ending in .mp4/.avi is the annotated video itself, anything
+    else a folder that receives <stem>.mp4."""
+    return out if out.suffix.lower() in (".mp4", ".avi") else out / f"{stem}.mp4"
 
 
 def run_images(lm: FaceLandmarker, source: Path, opts: Options) -> Report:
@@ -106,52 +182,81 @@ def run_images(lm: FaceLandmarker, source: Path, opts: Options) -> Report:
         # overlays written inside the input folder by an earlier run are not inputs
         files = [f for f in files if not f.resolve().is_relative_to(opts.out.resolve())]
     if folder and not files:
+        videos = sorted(p.name for p in source.rglob("*") if p.suffix.lower() in VIDEO_EXTENSIONS)
+        if videos:
+            more = f" and {len(videos) - 3} more" if len(videos) > 3 else ""
+            raise ImageReadError(f"{source}: holds no images but videos ({', '.join(videos[:3])}{more}); "
+                                 "predict takes a video file at a time: litehrnet-plus predict VIDEO")
         raise ImageReadError(f"{source}: no images found (extensions: {', '.join(IMAGE_EXTENSIONS)})")
     rel = [f.relative_to(source) if folder else Path(f.name) for f in files]
-    outs = [opts.out / r for r in rel] if opts.out is not None else []
+    if opts.out is None:
+        outs = []
+    elif folder:
+        if opts.out.suffix.lower() in IMAGE_EXTENSIONS:
+            raise UserError(f"--out {opts.out}: a folder of images needs an output folder, not an image file name")
+        outs = [opts.out / r for r in rel]
+    else:
+        outs = [overlay_path(opts.out, source)]
     _refuse_inputs(outs + ([opts.json] if opts.json else []), files)
     _refuse_existing(outs + ([opts.json] if opts.json else []), opts.overwrite)
-    report, entries = Report(), []
-    for i, f in enumerate(tqdm(files, desc="predict", unit="img", disable=not folder, file=sys.stderr)):
-        name = rel[i].as_posix() if folder else str(f)
-        try:
-            image = read_image(f)
-            faces = lm.detect(image, max_faces=opts.max_faces)
-            if opts.out is not None:
-                atomic_write_bytes(check_writable(outs[i], opts.overwrite),
-                                   _encode(outs[i], draw_faces(image, faces, lm.model.scheme, opts.boxes)))
-            if opts.show:
-                cv2.imshow("litehrnet-plus", draw_faces(image, faces, lm.model.scheme, opts.boxes))
-                cv2.waitKey(0 if not folder else 500)
-        except (UserError, ValueError, OSError) as e:
-            if not folder:
-                raise   # one image: its error is the run's error
-            report.failures.append({"file": name, "error": str(e)})
-            continue
-        entries.append(image_entry(name, image.shape, faces))
-        report.processed += 1
-        report.faces += len(faces)
-    _finish(_doc(lm, images=entries, failures=report.failures), opts)
+    report = Report()
+    writer = _writer(opts, _header(lm, opts), "images")
+    error: BaseException | None = None
+    try:
+        for i, f in enumerate(tqdm(files, desc="predict", unit="img", disable=not folder, file=sys.stderr)):
+            name = rel[i].as_posix() if folder else str(f)
+            try:
+                image = read_image(f)
+                faces = lm.detect(image, max_faces=opts.max_faces)
+                if outs:
+                    atomic_write_bytes(check_writable(outs[i], opts.overwrite),
+                                       _encode(outs[i], draw_faces(image, faces, lm.model.scheme, opts.boxes)))
+                if opts.show:
+                    cv2.imshow("litehrnet-plus", draw_faces(image, faces, lm.model.scheme, opts.boxes))
+                    cv2.waitKey(0 if not folder else 500)
+            except (UserError, ValueError, OSError) as e:
+                if not folder:
+                    raise   # one image: its error is the run's error
+                report.failures.append({"file": name, "error": str(e)})
+                if writer:
+                    writer.fail(name, str(e))
+                continue
+            if writer:
+                writer.add(image_entry(name, image.shape, faces))
+            report.processed += 1
+            report.faces += len(faces)
+    except (KeyboardInterrupt, Interrupted) as e:
+        report.interrupted = _interruption(e)
+    except BaseException as e:
+        error = e
+        raise
+    finally:
+        if writer:
+            with _shielded():
+                writer.close(interrupted=report.interrupted or (f"error: {error}" if error else False))
     return report
 
 
-class _AtomicVideoWriter:
-    """Writes to a hidden temporary file beside the target, renamed over it on success."""
+class _VideoWriter:
+    """Writes to a hidden temporary file beside the target; closed and renamed into place
+    however the run ends, so the frames written so far are a playable video."""
 
     def __init__(self, path: Path, fps: float, size: tuple[int, int]) -> None:
         self.path = path
-        self.tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+        self.tmp = path.with_name(f".{path.stem}.partial{path.suffix}")
         fourcc = cv2.VideoWriter_fourcc(*("MJPG" if path.suffix.lower() == ".avi" else "mp4v"))
         self.writer = cv2.VideoWriter(str(self.tmp), fourcc, fps, size)
         if not self.writer.isOpened():
             raise OSError(f"{path}: cannot open a video writer for this format")
+        self.frames = 0
 
     def write(self, frame: np.ndarray) -> None:
         self.writer.write(frame)
+        self.frames += 1
 
-    def close(self, keep: bool) -> None:
+    def close(self) -> None:
         self.writer.release()
-        if keep:
+        if self.frames:
             os.replace(self.tmp, self.path)
         else:
             self.tmp.unlink(missing_ok=True)
@@ -161,48 +266,67 @@ def run_video(lm: FaceLandmarker, source: str | int, opts: Options, tracker: Fac
     """A video file or webcam: tracked, smoothed landmarks per frame; annotated video to --out."""
     video = open_video(source)
     stem = f"webcam{source}" if isinstance(source, int) else Path(source).stem
-    out_video = opts.out / f"{stem}.mp4" if opts.out is not None else None
+    out_video = video_path(opts.out, stem) if opts.out is not None else None
     planned = [p for p in (out_video, opts.json) if p is not None]
     if not isinstance(source, int):
         _refuse_inputs(planned, [Path(source)])
     _refuse_existing(planned, opts.overwrite)
     tracker = tracker or FaceTracker(lm, max_faces=opts.max_faces)
-    report, entries, writer = Report(), [], None
-    ok = False
+    report, vwriter, error = Report(), None, None
     try:
-        bar = tqdm(total=video.frame_count or None, desc="predict", unit="frame", file=sys.stderr)
+        writer = _writer(opts, _header(lm, opts, video=video.name, fps=round(video.fps, 3),
+                                       track_threshold=round(float(tracker.threshold), 4)), "frames")
+    except BaseException:
+        video.close()
+        raise
+    bar = tqdm(total=video.frame_count or None, desc="predict", unit="frame", file=sys.stderr)
+    try:
         for index, t, frame in video.frames():
             try:
                 faces = tracker.update(frame, t)
             except (UserError, ValueError) as e:
                 report.failures.append({"file": f"{video.name} frame {index}", "error": str(e)})
+                if writer:
+                    writer.fail(f"{video.name} frame {index}", str(e))
                 tracker.reset()
-                continue
-            finally:
                 bar.update(1)
-            entries.append(frame_entry(index, frame.shape, faces))
+                continue
+            if writer:
+                writer.add(frame_entry(index, frame.shape, faces, t))
             report.processed += 1
             report.faces += len(faces)
+            bar.update(1)
+            bar.set_postfix(faces=len(faces), refresh=False)
             overlay = draw_faces(frame, faces, lm.model.scheme, opts.boxes) if (out_video or opts.show) else None
             if out_video is not None:
-                if writer is None:
+                if vwriter is None:
                     check_writable(out_video, opts.overwrite)
-                    writer = _AtomicVideoWriter(out_video, video.fps, (frame.shape[1], frame.shape[0]))
-                writer.write(overlay)
+                    vwriter = _VideoWriter(out_video, video.fps, (frame.shape[1], frame.shape[0]))
+                vwriter.write(overlay)
             if opts.show:
                 cv2.imshow("litehrnet-plus", overlay)
                 if cv2.waitKey(1) & 0xFF in (27, ord("q")):
                     break
-        bar.close()
         if video.frame_count and report.processed + len(report.failures) < video.frame_count - 1:
-            report.failures.append({"file": video.name, "error": f"stream ended after {report.processed} of "
-                                    f"{video.frame_count} frames (corrupt or truncated video)"})
+            msg = (f"stream ended after {report.processed} of {video.frame_count} frames "
+                   "(corrupt or truncated video)")
+            report.failures.append({"file": video.name, "error": msg})
+            if writer:
+                writer.fail(video.name, msg)
         if report.processed == 0:
             raise VideoReadError(f"{video.name}: no frame could be decoded")
-        ok = True
+    except (KeyboardInterrupt, Interrupted) as e:
+        report.interrupted = _interruption(e)
+    except BaseException as e:
+        error = e
+        raise
     finally:
-        video.close()
-        if writer is not None:
-            writer.close(keep=ok)
-    _finish(_doc(lm, video=video.name, fps=round(video.fps, 3), frames=entries, failures=report.failures), opts)
+        with _shielded():
+            bar.close()
+            video.close()
+            if vwriter is not None:
+                vwriter.close()
+            if writer:
+                writer.close(interrupted=report.interrupted or (f"error: {error}" if error else False),
+                             detector_runs=tracker.detector_runs)
     return report

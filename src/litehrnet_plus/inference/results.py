@@ -3,18 +3,30 @@
 JSON document (schema_version 1), one per run:
 
     {"schema_version": 1, "model": tag, "detector": name, "num_landmarks": K, "scheme": name,
-     "coordinates": "0-based pixels, pixel centres at integers",
+     "coordinates": "0-based pixels, pixel centres at integers", "version": package version,
+     "options": {"flip_test": bool, "max_faces": n | null, "threads": n | null, ...},
      "images": [{"file": rel. path, "width": W, "height": H, "faces": [FACE, ...]}, ...],   # images
-     "video": path, "fps": f, "frames": [{"frame": i, "width": W, "height": H,
+     "video": path, "fps": f, "frames": [{"frame": i, "time": s, "width": W, "height": H,
                                           "faces": [FACE, ...]}, ...],                        # video
-     "failures": [{"file": path, "error": message}, ...]}
+     "failures": [{"file": path, "error": message}, ...],
+     "processed": n, "interrupted": false | "SIGINT" | "SIGTERM" | "error: ..."}
 
     FACE = {"box": [x1, y1, x2, y2], "score": s, "landmarks": [[x, y], ...] (K),
-            "landmark_scores": [p, ...] (K)}
+            "landmark_scores": [p, ...] (K), "track_id": n (video only)}
+
+`ResultsWriter` streams it: entries go to disk as they are made (memory stays bounded on a
+stream that runs for hours) and every way a run ends, interruption included, leaves a valid
+document holding exactly the entries made. A `.jsonl` path gives JSON Lines instead: a header
+line, one line per image or frame (flushed, so another program can follow it live), and a last
+line {"end": {...}} with the failures and the interruption state.
 """
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
 
 import numpy as np
 
@@ -31,6 +43,7 @@ class Face:
     score: float
     landmarks: np.ndarray
     landmark_scores: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
+    track_id: int | None = None      # video: the same number for the same face across frames
 
     @property
     def confidence(self) -> float:
@@ -38,10 +51,13 @@ class Face:
         return float(np.mean(self.landmark_scores)) if len(self.landmark_scores) else 0.0
 
     def to_dict(self) -> dict:
-        return {"box": [round(float(v), 2) for v in self.box],
-                "score": round(float(self.score), 4),
-                "landmarks": np.round(np.asarray(self.landmarks, dtype=np.float64), 2).tolist(),
-                "landmark_scores": np.round(np.asarray(self.landmark_scores, dtype=np.float64), 4).tolist()}
+        out = {"box": [round(float(v), 2) for v in self.box],
+               "score": round(float(self.score), 4),
+               "landmarks": np.round(np.asarray(self.landmarks, dtype=np.float64), 2).tolist(),
+               "landmark_scores": np.round(np.asarray(self.landmark_scores, dtype=np.float64), 4).tolist()}
+        if self.track_id is not None:
+            out["track_id"] = int(self.track_id)
+        return out
 
 
 def image_entry(file: str, image_shape: tuple[int, ...], faces: list[Face]) -> dict:
@@ -49,15 +65,103 @@ def image_entry(file: str, image_shape: tuple[int, ...], faces: list[Face]) -> d
             "faces": [f.to_dict() for f in faces]}
 
 
-def frame_entry(index: int, image_shape: tuple[int, ...], faces: list[Face]) -> dict:
-    return {"frame": int(index), "width": int(image_shape[1]), "height": int(image_shape[0]),
-            "faces": [f.to_dict() for f in faces]}
+def frame_entry(index: int, image_shape: tuple[int, ...], faces: list[Face], t: float | None = None) -> dict:
+    out = {"frame": int(index), "width": int(image_shape[1]), "height": int(image_shape[0]),
+           "faces": [f.to_dict() for f in faces]}
+    if t is not None:
+        out = {"frame": out["frame"], "time": round(float(t), 4), **{k: v for k, v in out.items() if k != "frame"}}
+    return out
 
 
 def document(model: str, detector: str, num_landmarks: int, scheme: str, **body) -> dict:
     """The top level of a results file; body holds images/failures or video/fps/frames/failures."""
     return {"schema_version": SCHEMA_VERSION, "model": model, "detector": detector,
             "num_landmarks": int(num_landmarks), "scheme": scheme, "coordinates": COORDINATES, **body}
+
+
+# At most this many failures are listed; more are counted ("failures_not_listed"), so a camera
+# that fails every frame for hours cannot fill the memory.
+MAX_LISTED_FAILURES = 1000
+
+
+class ResultsWriter:
+    """Streams one results document (see the module doc) to `target`: a path (.json written to
+    a hidden partial file beside it and renamed into place when closed; .jsonl appended live)
+    or an open text stream (standard output). `entries_key` is "images" or "frames"."""
+
+    def __init__(self, target: str | os.PathLike | IO[str], header: dict, entries_key: str) -> None:
+        if entries_key not in ("images", "frames"):
+            raise ValueError(f"entries_key must be 'images' or 'frames', got {entries_key!r}")
+        self.key = entries_key
+        self.path = None if hasattr(target, "write") else Path(target)
+        self.lines = self.path is not None and self.path.suffix.lower() == ".jsonl"
+        self.count = 0
+        self.failures: list[dict] = []
+        self.unlisted_failures = 0
+        self.closed = False
+        if self.path is None:
+            self._partial, self._file = None, target
+        elif self.lines:
+            self._partial, self._file = None, open(self.path, "w", encoding="utf-8")
+        else:
+            self._partial = self.path.with_name(f".{self.path.name}.partial")
+            self._file = open(self._partial, "w", encoding="utf-8")
+        if self.lines:
+            self._emit(json.dumps({"header": header, "entries": entries_key}) + "\n")
+        else:
+            head = json.dumps(header)
+            self._emit(head[:-1] + (", " if len(header) else "") + f'"{entries_key}": [')
+
+    def _emit(self, text: str) -> None:
+        self._file.write(text)
+        self._file.flush()
+
+    def add(self, entry: dict) -> None:
+        if self.lines:
+            self._emit(json.dumps(entry) + "\n")
+        else:
+            self._emit(("," if self.count else "") + "\n  " + json.dumps(entry))
+        self.count += 1
+
+    def fail(self, file: str, error: str) -> None:
+        if len(self.failures) < MAX_LISTED_FAILURES:
+            self.failures.append({"file": file, "error": error})
+        else:
+            self.unlisted_failures += 1
+
+    def close(self, interrupted: str | bool = False, **extra) -> None:
+        """Finish the document (failures, counts, how the run ended) and put it in place."""
+        if self.closed:
+            return
+        self.closed = True
+        tail = {**extra, "failures": self.failures, "processed": self.count, "interrupted": interrupted}
+        if self.unlisted_failures:
+            tail["failures_not_listed"] = self.unlisted_failures
+        if self.lines:
+            self._emit(json.dumps({"end": tail}) + "\n")
+        else:
+            self._emit("\n], " + json.dumps(tail)[1:] + "\n")
+        if self.path is None:
+            return
+        os.fsync(self._file.fileno())
+        self._file.close()
+        if self._partial is not None:
+            os.replace(self._partial, self.path)
+
+
+def read_results(path: str | os.PathLike) -> dict:
+    """A results file written by `predict` (.json or .jsonl) as one document."""
+    p = Path(path)
+    if p.suffix.lower() != ".jsonl":
+        return json.loads(p.read_text(encoding="utf-8"))
+    lines = [json.loads(line) for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if not lines or "header" not in lines[0]:
+        raise ValueError(f"{p}: not a results JSON Lines file (no header line)")
+    doc = dict(lines[0]["header"])
+    end = lines[-1].get("end") if len(lines) > 1 else None
+    doc[lines[0]["entries"]] = [entry for entry in lines[1:len(lines) - (end is not None)]]
+    doc.update(end or {"failures": [], "processed": len(doc[lines[0]["entries"]]), "interrupted": "unfinished"})
+    return doc
 
 
 def validate(doc: dict) -> None:
@@ -76,6 +180,8 @@ def validate(doc: dict) -> None:
     need(isinstance(doc.get("failures", []), list), "'failures' must be a list")
     entries = doc.get("images", doc.get("frames"))
     need(isinstance(entries, list), "'images'/'frames' must be a list")
+    if "processed" in doc:
+        need(doc["processed"] == len(entries), f"'processed' is {doc['processed']} but {len(entries)} entries are listed")
     for i, e in enumerate(entries):
         where = f"entry {i}"
         need(isinstance(e, dict), f"{where} is not an object")
@@ -89,3 +195,4 @@ def validate(doc: dict) -> None:
             pts = np.asarray(f.get("landmarks"), dtype=np.float64)
             need(pts.shape == (k, 2) and bool(np.all(np.isfinite(pts))), f"{where} face {j}: landmarks must be {k}x2")
             need(len(f.get("landmark_scores", [])) == k, f"{where} face {j}: landmark_scores must have {k} values")
+            need(isinstance(f.get("track_id", 0), int), f"{where} face {j}: track_id must be an integer")

@@ -21,6 +21,32 @@ from ..schemes import LandmarkScheme, get_scheme, scheme_for
 
 
 
+# ONNX Runtime threads when none are asked for. One face is a few hundred tiny kernels: a second
+# thread barely helps on an idle machine and, spin-waiting, collapses when another process
+# competes for the cores (docs/speed.md, `tools/measure_threads.py`).
+DEFAULT_THREADS = 1
+
+
+def check_threads(threads: int | None) -> int:
+    """A thread count: None gives DEFAULT_THREADS; anything but a positive whole number is refused."""
+    if threads is None:
+        return DEFAULT_THREADS
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
+        raise ConfigError(f"threads must be a whole number >= 1, got {threads!r}")
+    return int(threads)
+
+
+def session_options(threads: int) -> ort.SessionOptions:
+    """Graph optimisation "all"; `threads` intra-op threads that sleep instead of spinning
+    between kernels (spinning threads steal the cores a busy machine's other work needs)."""
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return opts
+
+
 def resolve_model(path_or_tag: str | os.PathLike) -> tuple[Path, str]:
     """A model file path and a display tag: an existing file is used as is, anything else is
     looked up among the shipped weights."""
@@ -45,13 +71,8 @@ class OnnxHeatmapModel:
     def __init__(self, path_or_tag: str | os.PathLike, threads: int | None = None,
                  providers: list[str] | None = None, flip_test: bool = False) -> None:
         self.path, self.tag = resolve_model(path_or_tag)
-        opts = ort.SessionOptions()
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        if threads is not None:
-            if threads < 1:
-                raise ConfigError(f"threads must be >= 1, got {threads}")
-            opts.intra_op_num_threads = int(threads)
-            opts.inter_op_num_threads = 1
+        self.threads = check_threads(threads)
+        opts = session_options(self.threads)
         try:
             self.session = ort.InferenceSession(str(self.path), sess_options=opts,
                                                 providers=providers or ["CPUExecutionProvider"])

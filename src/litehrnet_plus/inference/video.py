@@ -117,6 +117,7 @@ class _Track:
     landmarks: np.ndarray            # last raw (unsmoothed) prediction: next frame's crop
     scores: np.ndarray
     detector_score: float
+    track_id: int
     filter: OneEuroFilter | None = field(default=None)
 
 
@@ -143,6 +144,7 @@ class FaceTracker:
         self.tracks: list[_Track] = []
         self.detector_runs = 0          # how often the detector ran (for tests and figures)
         self._since_detect = 0
+        self._next_id = 0               # track ids are never reused within a stream
 
     def reset(self) -> None:
         self.tracks = []
@@ -198,7 +200,8 @@ class FaceTracker:
         pts, scores = self.landmarker.predict(frame, boxes[fresh])
         for i, p, s in zip(fresh, pts, scores):
             if float(np.mean(s)) >= self.threshold:
-                self.tracks.append(_Track(p, s, float(det_scores[i])))
+                self.tracks.append(_Track(p, s, float(det_scores[i]), self._next_id))
+                self._next_id += 1
 
     def _output(self, tr: _Track, t: float) -> Face:
         pts = tr.landmarks
@@ -209,5 +212,6 @@ class FaceTracker:
             size = float(max(box[2] - box[0], box[3] - box[1], 1.0))
             pts = tr.filter(pts, t, scale=size)
         box = landmark_box(pts)
-        return Face(tuple(float(v) for v in box), tr.detector_score, pts.astype(np.float32), tr.scores)
+        return Face(tuple(float(v) for v in box), tr.detector_score, pts.astype(np.float32), tr.scores,
+                    track_id=tr.track_id)
 

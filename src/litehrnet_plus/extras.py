@@ -1,0 +1,37 @@
+"""Optional dependencies by extra: a missing one is one clear line naming what to install,
+never a ModuleNotFoundError traceback."""
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+from .errors import UserError
+
+# importable module -> the extra of pyproject.toml that installs it
+EXTRA_OF = {"torch": "train", "onnx": "train", "onnxscript": "train", "yaml": "train", "matplotlib": "train",
+            "dlib": "dlib", "mediapipe": "mediapipe"}
+
+
+class MissingExtraError(UserError, ImportError):
+    """A feature needs an optional dependency that is not installed."""
+
+
+def install_hint(extra: str) -> str:
+    return f"pip install 'litehrnet-plus[{extra}]' (from a checkout: pip install '.[{extra}]')"
+
+
+def missing(error: ModuleNotFoundError, feature: str) -> MissingExtraError:
+    """The error to raise when `feature` hit a missing module."""
+    top = (error.name or "").split(".")[0]
+    extra = EXTRA_OF.get(top)
+    if extra is None:
+        return MissingExtraError(f"{feature} needs the Python module {top!r}, which is not installed")
+    return MissingExtraError(f"{feature} needs {top!r}, from the '{extra}' extra: {install_hint(extra)}")
+
+
+def require(module: str, feature: str) -> ModuleType:
+    """Import `module` for `feature`, or raise MissingExtraError naming the extra."""
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as e:
+        raise missing(e, feature) from None
