@@ -61,15 +61,23 @@ def read_image(path: str | os.PathLike, orient: bool = True) -> np.ndarray:
         data = np.fromfile(p, dtype=np.uint8)
     except OSError as e:
         raise ImageReadError(f"{p}: cannot read ({e.strerror or e})") from e
+    return decode_image(data, str(p), orient)
+
+
+def decode_image(data: np.ndarray | bytes, source: str = "image bytes", orient: bool = True) -> np.ndarray:
+    """Decode an encoded image (the bytes of a JPEG, PNG, ...) as `read_image` reads a file;
+    errors name `source`."""
+    if isinstance(data, (bytes, bytearray)):
+        data = np.frombuffer(data, dtype=np.uint8)
     if data.size == 0:
-        raise ImageReadError(f"{p}: empty file")
-    _check_header_size(p, data)
+        raise ImageReadError(f"{source}: empty file")
+    _check_header_size(source, data)
     img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
     if img is None:
-        raise ImageReadError(f"{p}: not a readable image (corrupt, truncated or not an image format)")
+        raise ImageReadError(f"{source}: not a readable image (corrupt, truncated or not an image format)")
     if _truncated(data):
-        raise ImageReadError(f"{p}: truncated image data")
-    img = to_bgr8(img, str(p))
+        raise ImageReadError(f"{source}: truncated image data")
+    img = to_bgr8(img, source)
     return apply_orientation(img, exif_orientation(data)) if orient else img
 
 
@@ -171,7 +179,7 @@ def _truncated(data: np.ndarray) -> bool:
     return False
 
 
-def _check_header_size(p: Path, data: np.ndarray) -> None:
+def _check_header_size(p: Path | str, data: np.ndarray) -> None:
     """Refuse images whose header declares more than MAX_PIXELS, before decoding them."""
     head = data[:32].tobytes()
     w = h = None

@@ -133,7 +133,12 @@ def to_input(crops: np.ndarray) -> np.ndarray:
 
 def check_boxes(boxes: np.ndarray) -> np.ndarray:
     """(N,4) float64 boxes (a single (4,) box is accepted), or BoxError naming the problem."""
-    b = np.asarray(boxes, dtype=np.float64)
+    if isinstance(boxes, (str, bytes)):
+        raise BoxError(f"boxes must be numbers (N,4) x1,y1,x2,y2, got the text {boxes!r}")
+    try:
+        b = np.asarray(boxes, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise BoxError(f"boxes must be numbers (N,4) x1,y1,x2,y2, got {boxes!r}") from None
     if b.ndim == 1 and b.size == 4:
         b = b[None]
     if b.size == 0:

@@ -15,8 +15,8 @@ from typing import Callable
 import numpy as np
 
 from .. import hub
-from ..data.images import read_image, to_bgr8
-from ..errors import CheckpointError, NoFaceError
+from ..data.images import decode_image, read_image, to_bgr8
+from ..errors import CheckpointError, ConfigError, ImageReadError, NoFaceError
 from ..data.transforms import crop_faces, uncrop_points
 from .detector import DEFAULT_DETECTOR, Detections, get_detector, run_detector
 from .results import Face
@@ -26,10 +26,24 @@ ImageLike = np.ndarray | str | os.PathLike
 
 
 def load_image(image: ImageLike) -> np.ndarray:
-    """A path (read, ImageReadError naming the file) or an in-memory HxWx3 BGR image."""
+    """A path or the bytes of an encoded image (read, turned upright by its EXIF orientation,
+    ImageReadError naming the problem), or an in-memory HxWx3 BGR image (used as is)."""
     if isinstance(image, (str, os.PathLike)):
         return read_image(image)
+    if isinstance(image, (bytes, bytearray, memoryview)):
+        return decode_image(bytes(image), "image bytes")
+    if not isinstance(image, np.ndarray):
+        raise ImageReadError(f"image must be a file path, encoded image bytes or an HxWx3 uint8 BGR array, "
+                             f"got {type(image).__name__}")
     return to_bgr8(image, "image array")
+
+
+def check_max_faces(max_faces: int | None) -> int | None:
+    if max_faces is None:
+        return None
+    if isinstance(max_faces, bool) or not isinstance(max_faces, (int, np.integer)) or max_faces < 1:
+        raise ConfigError(f"max_faces must be None or a whole number >= 1, got {max_faces!r}")
+    return int(max_faces)
 
 
 def default_model() -> str:
@@ -46,6 +60,10 @@ class FaceLandmarker:
                  detector: str | Callable[[np.ndarray], Detections] = DEFAULT_DETECTOR,
                  threads: int | None = None, providers: list[str] | None = None,
                  flip_test: bool = False) -> None:
+        if not isinstance(flip_test, (bool, np.bool_)):
+            raise ConfigError(f"flip_test must be True or False, got {flip_test!r}")
+        if not (isinstance(detector, str) or callable(detector)):
+            raise ConfigError(f"detector must be a name or a callable image -> (boxes, scores), got {detector!r}")
         self.model = OnnxHeatmapModel(model if model is not None else default_model(), threads, providers,
                                       flip_test=flip_test)
         self.detector = get_detector(detector)
@@ -58,6 +76,7 @@ class FaceLandmarker:
     def detect(self, image: ImageLike, max_faces: int | None = None) -> list[Face]:
         """Every face in the image (or the `max_faces` best), highest detector score first;
         [] when there is none."""
+        max_faces = check_max_faces(max_faces)
         img = load_image(image)
         boxes, scores = run_detector(self.detector, img)
         order = np.argsort(-scores, kind="stable")[:max_faces]

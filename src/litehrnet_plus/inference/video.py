@@ -128,10 +128,9 @@ class FaceTracker:
                  redetect_interval: int = 30, smooth: bool = True, min_cutoff: float = MIN_CUTOFF,
                  beta: float = BETA, d_cutoff: float = D_CUTOFF, match_iou: float = 0.3,
                  max_faces: int | None = None) -> None:
-        if max_faces is not None and max_faces < 1:
-            raise ValueError(f"max_faces must be at least 1, got {max_faces}")
+        from .landmarker import check_max_faces
         self.landmarker = landmarker
-        self.max_faces = max_faces
+        self.max_faces = check_max_faces(max_faces)
         if threshold is None:
             # a model file may carry its own measured threshold; else the shipped models' one
             meta = getattr(getattr(landmarker, "model", None), "meta", None) or {}
