@@ -139,9 +139,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     for out in (args.json, args.ced):
         if out:
             check_writable(out, args.overwrite)
+    # the model first: a missing one (or a missing extra) is reported before any data is read
+    predictor, size, crop_scale, k = _predictor(args.model, args.backend, args.flip_test, args.threads)
     samples = load_dataset(args.dataset, args.root, args.subset,
                            warn=lambda msg: print(f"warning: {msg}", file=sys.stderr))
-    predictor, size, crop_scale, k = _predictor(args.model, args.backend, args.flip_test, args.threads)
     if args.refine:
         import dataclasses
         predictor.codec = dataclasses.replace(predictor.codec, refine=args.refine)
