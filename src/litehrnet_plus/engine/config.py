@@ -59,7 +59,7 @@ class TrainSection:
     weight_decay: float = 0.0
     seed: int = 0
     val_every: int = 5
-    threads: int = 0                   # torch threads per process; 0: all cores / processes
+    threads: int = 0                   # torch threads per process; 0: its share of the cores minus one
     channels_last: bool = False
     flip_test: bool = False            # validation with flip averaging
     # BCE only: start the output bias at logit(mean target) (~ -4.5 at 24x24, sigma 1) instead

@@ -101,6 +101,17 @@ def _rng_state() -> dict:
     return {"torch": torch.get_rng_state(), "numpy": np.random.get_state()}
 
 
+def default_threads(asked: int, world: int = 1) -> int:
+    """Torch threads per process: `asked`, or (0) this process's share of the cores minus one.
+    OpenMP threads wait for each other at every kernel, so a team as large as the machine
+    stalls whenever another program takes a core: on 2 cores beside a busy loop, 2 threads
+    trained at 22.6 images/s and 1 thread at 36.7 (72.6 vs 59.0 idle;
+    `tools/measure_threads.py`, benchmarks/threads.json)."""
+    if asked:
+        return asked
+    return max(1, (os.cpu_count() or 1) // world - 1)
+
+
 def train(cfg: TrainConfig, resume: bool = False, overwrite: bool = False, progress: bool = True,
           log=print) -> dict:
     """Run (or resume) training; returns the final summary. Writes into cfg.out:
@@ -108,8 +119,7 @@ def train(cfg: TrainConfig, resume: bool = False, overwrite: bool = False, progr
     dd = _Dist()
     out = Path(cfg.out)
     t = cfg.train
-    threads = t.threads or max(1, (os.cpu_count() or 1) // dd.world)
-    torch.set_num_threads(threads)
+    torch.set_num_threads(default_threads(t.threads, dd.world))
     try:
         last = out / "last.pt"
         if dd.main:
