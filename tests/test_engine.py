@@ -324,3 +324,25 @@ def test_init_from_a_checkpoint_and_from_shipped_weights(tiny_data, tmp_path):
     tuned = _weights(tmp_path / "ft" / "last.pt")
     convs = [k for k in src if k.endswith("weight") and src[k].ndim == 4]
     assert max((tuned[k] - src[k]).abs().max().item() for k in convs) < 1e-8
+
+
+def test_shipped_configs_by_name(capsys, monkeypatch):
+    from litehrnet_plus.cli import config_path, main
+    from litehrnet_plus.engine.train import default_threads
+    from litehrnet_plus.errors import ConfigError
+
+    assert main(["configs"]) == 0
+    listing = capsys.readouterr().out
+    assert "ship_litehrnet_plus_30m_300w" in listing and "300w_litehrnet_plus_10m_bce" in listing
+    p = config_path("ship_litehrnet_plus_10m_300w")
+    assert p.is_file() and p.parent.name == "configs" and "litehrnet_plus" in str(p.parent.parent)
+    assert config_path("ship_litehrnet_plus_10m_300w.yaml") == p
+    with pytest.raises(ConfigError, match="litehrnet-plus configs"):
+        config_path("no_such_config")
+    assert main(["configs", "ship_litehrnet_plus_10m_300w"]) == 0
+    assert capsys.readouterr().out == p.read_text()
+    # torch threads: what was asked, else the cores minus one (at least one)
+    monkeypatch.setattr("os.cpu_count", lambda: 8)
+    assert default_threads(3) == 3 and default_threads(0) == 7 and default_threads(0, world=4) == 1
+    monkeypatch.setattr("os.cpu_count", lambda: 1)
+    assert default_threads(0) == 1

@@ -76,6 +76,9 @@ def test_demo_runs_on_the_base_install(base_venv, tmp_path):
     assert len(doc["images"][0]["faces"]) >= 1, doc["detector"]
     assert (out / "astronaut.jpg").is_file()
     assert doc["detector"] in ("yuface", "dlib")
+    # the training configs travel with the package
+    r = _run(base_venv, "configs", cwd=tmp_path)
+    assert r.returncode == 0 and "ship_litehrnet_plus_10m_300w" in r.stdout
 
 
 def test_base_install_subcommands_name_their_extra(base_venv, tmp_path):

@@ -77,6 +77,33 @@ def _apply_sets(data: dict, sets: list[str]) -> dict:
     return data
 
 
+CONFIGS_DIR = Path(__file__).parent / "configs"
+
+
+def config_path(spec: str) -> Path:
+    """A config file: a path, or the name of a config shipped in the package (with or without
+    .yaml), so an installed package trains without a checkout."""
+    from .errors import ConfigError
+
+    path = Path(spec)
+    if path.is_file():
+        return path
+    shipped = CONFIGS_DIR / (spec if spec.endswith(".yaml") else f"{spec}.yaml")
+    if "/" not in spec and shipped.is_file():
+        return shipped
+    raise ConfigError(f"{spec}: no such config file, nor a shipped config (`litehrnet-plus configs` lists them)")
+
+
+def cmd_configs(args: argparse.Namespace) -> int:
+    if args.name:
+        print(config_path(args.name).read_text(), end="")
+        return 0
+    for p in sorted(CONFIGS_DIR.glob("*.yaml")):
+        first = next((ln.lstrip("# ").strip() for ln in p.read_text().splitlines() if ln.startswith("#")), "")
+        print(f"{p.stem:<40} {first}")
+    return 0
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     import yaml
 
@@ -84,9 +111,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .engine.train import train
     from .errors import ConfigError
 
-    path = Path(args.config)
-    if not path.is_file():
-        raise ConfigError(f"{path}: no such config file")
+    path = config_path(args.config)
     try:
         data = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as e:
@@ -305,7 +330,7 @@ def build_parser() -> argparse.ArgumentParser:
     pr.set_defaults(func=cmd_predict)
 
     t = sub.add_parser("train", help="train a model from a YAML config (resumable)")
-    t.add_argument("config", help="YAML config (see configs/)")
+    t.add_argument("config", help="YAML config file, or the name of a shipped config (`litehrnet-plus configs`)")
     t.add_argument("--resume", action="store_true", help="continue the run in the config's out folder")
     t.add_argument("--overwrite", action="store_true", help="start again in a non-empty out folder")
     t.add_argument("--out", help="output folder (overrides the config's out)")
@@ -313,6 +338,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override a config value, e.g. --set train.epochs=10 (repeatable)")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.set_defaults(func=cmd_train)
+
+    c = sub.add_parser("configs", help="list the shipped training configs, or print one (to copy and edit)")
+    c.add_argument("name", nargs="?", help="a config name: print its YAML")
+    c.set_defaults(func=cmd_configs)
 
     v = sub.add_parser("evaluate", help="NME / failure rate / AUC on a benchmark or custom dataset")
     v.add_argument("--model", required=True, help="shipped tag (e.g. litehrnet_plus_30m.300w), .onnx or checkpoint .pt")
