@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from litehrnet_plus.card import ModelCard
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
 ASTRONAUT = ROOT / "examples" / "astronaut.jpg"
@@ -45,8 +47,7 @@ def random_onnx(tmp_path_factory, random_model) -> Path:
     from litehrnet_plus.engine.export import export_onnx
 
     path = tmp_path_factory.mktemp("models") / "random_10m.onnx"
-    export_onnx(random_model, path, metadata={"num_landmarks": 68, "model": "litehrnet_plus_10m",
-                                                    "track_threshold": 0.0})
+    export_onnx(random_model, path, card=ModelCard(model="litehrnet_plus_10m", num_landmarks=68, track_threshold=0.0))
     return path
 
 

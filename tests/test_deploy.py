@@ -12,6 +12,8 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
+from litehrnet_plus.card import ModelCard
+
 from conftest import ASTRONAUT
 
 torch = pytest.importorskip("torch")
@@ -86,7 +88,7 @@ def _reference(model: nn.Module, x: np.ndarray) -> np.ndarray:
 @pytest.mark.parametrize("name", MODELS)
 def test_deploy_graph_equals_pytorch_at_batch_1_and_3(name, images, tmp_path):
     model = trained_like(name)
-    path = export_deploy(model, tmp_path / f"{name}.onnx", metadata={"num_landmarks": 68, "model": name},
+    path = export_deploy(model, tmp_path / f"{name}.onnx", card=ModelCard(model=name, num_landmarks=68),
                          check=False)
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     assert sess.get_inputs()[0].shape == ["batch", 3, 96, 96]
@@ -96,9 +98,9 @@ def test_deploy_graph_equals_pytorch_at_batch_1_and_3(name, images, tmp_path):
         assert out.shape == ref.shape == (len(x), 68, 24, 24)
         assert float(np.abs(out - ref).max()) <= ATOL
         assert ref.std() > 0.01   # the maps vary: equality is not vacuous
-    meta = OnnxHeatmapModel(path, threads=1).meta
-    assert meta["graph"] == "deploy" and meta["model"] == name and meta["input_size"] == 96
-    assert "bn_folding" in meta["deploy"]["transforms"]
+    card = OnnxHeatmapModel(path, threads=1).card
+    assert card.graph == "deploy" and card.model == name and card.input_size == 96
+    assert "bn_folding" in card.extra["deploy"]["transforms"]
 
 
 @pytest.mark.parametrize("name", MODELS)
@@ -116,7 +118,7 @@ def test_rewrite_is_exact_in_float64(name):
 
 def test_deploy_graph_equals_plain_export(random_model, random_onnx, images, tmp_path):
     """Same model, both exports, both run by ONNX Runtime with the runtime's own settings."""
-    path = export_deploy(random_model, tmp_path / "deploy.onnx", metadata={"num_landmarks": 68})
+    path = export_deploy(random_model, tmp_path / "deploy.onnx", card=ModelCard(model="litehrnet_plus_10m", num_landmarks=68))
     plain, deploy = OnnxHeatmapModel(random_onnx, threads=1), OnnxHeatmapModel(path, threads=1)
     for x in (images[:1], images):
         a = plain.session.run(None, {"image": x})[0]
@@ -134,7 +136,7 @@ def test_export_refuses_a_graph_that_differs(random_model, tmp_path, monkeypatch
     real = deploy.MaskedSCAF.forward
     monkeypatch.setattr(deploy.MaskedSCAF, "forward", lambda self, xs: [2 * y for y in real(self, xs)])
     with pytest.raises(RuntimeError, match="differs"):
-        export_deploy(random_model, tmp_path / "bad.onnx", metadata={"num_landmarks": 68})
+        export_deploy(random_model, tmp_path / "bad.onnx", card=ModelCard(model="litehrnet_plus_10m", num_landmarks=68))
     assert not (tmp_path / "bad.onnx").exists()
 
 
@@ -164,7 +166,7 @@ def test_placed_convolutions_read_and_write_any_channel_order():
 
 def test_bench_writes_a_report_with_ratios(random_model, random_onnx, tmp_path, capsys):
     deploy = export_deploy(random_model, tmp_path / "deploy.onnx",
-                           metadata={"num_landmarks": 68, "model": "litehrnet_plus_10m"})
+                           card=ModelCard(model="litehrnet_plus_10m", num_landmarks=68))
     out = tmp_path / "speed.json"
     rc = main(["bench", "--model", str(random_onnx), str(deploy), "--batch", "1,2", "--threads", "1",
                "--seconds", "0.05", "--rounds", "2", "--no-dlib", "--note", "test", "--json", str(out)])

@@ -10,6 +10,8 @@ import cv2
 import numpy as np
 import pytest
 
+from litehrnet_plus.card import ModelCard
+
 from conftest import ASTRONAUT, DATA
 from litehrnet_plus.codec import HeatmapCodec
 from litehrnet_plus.data.transforms import (DEFAULT_CROP_SCALE, crop_matrix, invert_affine, to_input,
@@ -129,7 +131,7 @@ def test_flip_test_needs_a_scheme_with_mirror_pairs(tmp_path):
 
     path = tmp_path / "five.onnx"
     export_onnx(create_model("litehrnet_plus_10m", num_landmarks=5, **TINY_MODEL).eval(), path,
-                metadata={"num_landmarks": 5, "model": "litehrnet_plus_10m"})
+                card=ModelCard(model="litehrnet_plus_10m", num_landmarks=5))
     assert OnnxHeatmapModel(path).predict_crops(np.zeros((1, 96, 96, 3), np.uint8))[0].shape == (1, 5, 2)
     with pytest.raises(ConfigError, match="five.onnx: flip test needs a flip permutation"):
         OnnxHeatmapModel(path, flip_test=True)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
+from litehrnet_plus.card import ModelCard
 import torch
 
 from litehrnet_plus.models import LiteHRNetConfig, count_complexity, create_model, list_models
@@ -212,8 +214,7 @@ def test_onnx_export_matches_pytorch_with_dynamic_batch(name, tmp_path):
     from litehrnet_plus.engine.export import export_onnx
 
     model = _randomise(create_model(name, num_landmarks=68))
-    path = export_onnx(model, tmp_path / "m.onnx", metadata={"num_landmarks": 68, "model": name},
-                       activation="none")
+    path = export_onnx(model, tmp_path / "m.onnx", card=ModelCard(model=name, num_landmarks=68, activation="none"))
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     for batch in (1, 3):
         x = np.random.default_rng(batch).random((batch, 3, 96, 96), dtype=np.float32)

@@ -34,8 +34,8 @@ def test_manifest_matches_the_onnx_metadata(tag):
     assert model.scheme.name == man["scheme"]
     assert model.crop_scale == pytest.approx(man["crop_scale"])
     assert model.codec.to_dict() == man["codec"]
-    assert model.meta.get("graph") == man.get("onnx_graph", "plain")
-    assert model.meta.get("track_threshold") == man.get("track_threshold")
+    assert model.card.graph == man.get("onnx_graph", "plain")
+    assert model.card.track_threshold == man.get("track_threshold")
 
 
 def _face_crops(model: OnnxHeatmapModel) -> np.ndarray:

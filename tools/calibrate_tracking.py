@@ -85,7 +85,7 @@ def main() -> int:
     kept_a, lost_a = np.array(kept_s), np.array(lost_s)
     t, bal = best_threshold(kept_a, lost_a)
     pct = lambda a: {p: round(float(np.percentile(a, p)), 4) for p in (1, 5, 50, 95, 99)}  # noqa: E731
-    res = {"model": str(args.model), "model_meta": {k: model.meta.get(k) for k in ("model", "epoch", "metrics")},
+    res = {"model": str(args.model), "model_meta": {"model": model.card.model, **{k: model.card.training.get(k) for k in ("epoch", "metrics")}},
            "kept_crops": len(kept_a), "lost_crops": len(lost_a), "kept_percentiles": pct(kept_a),
            "lost_percentiles": pct(lost_a), "threshold": t, "balanced_accuracy": round(bal, 4),
            "kept_below": round(float(np.mean(kept_a < t)), 4), "lost_above": round(float(np.mean(lost_a >= t)), 4)}

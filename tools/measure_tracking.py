@@ -196,7 +196,7 @@ def main() -> int:
     ap.add_argument("--speed-only", action="store_true", help="only the frames/s figures")
     args = ap.parse_args()
     lm = FaceLandmarker(args.model, threads=args.threads)
-    res = {"model": str(args.model), "model_meta": {k: lm.model.meta.get(k) for k in ("model", "epoch", "metrics")},
+    res = {"model": str(args.model), "model_meta": {"model": lm.model.card.model, **{k: lm.model.card.training.get(k) for k in ("epoch", "metrics")}},
            "threshold": args.threshold, "threads": args.threads,
            "environment": {"cpu_count": os.cpu_count(), "load_average_at_start": [round(v, 2) for v in os.getloadavg()]},
            "speed": {str(args.model): fps_figures(lm, args.threshold, args.frames, args.repeat)}}

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from litehrnet_plus.data.formats import load_300w
-from litehrnet_plus.engine.checkpoint import checkpoint_metadata, load_checkpoint, model_from_checkpoint
+from litehrnet_plus.engine.checkpoint import card_of, load_checkpoint, model_from_checkpoint
 from litehrnet_plus.evaluation import evaluate_samples
 from litehrnet_plus.engine.deploy import export_deploy
 from litehrnet_plus.engine.losses import activation_for
@@ -47,20 +47,19 @@ def main() -> None:
     k = model.cfg.num_landmarks
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    meta = {**checkpoint_metadata(state), "tag": a.tag}
-    meta.pop("metrics", None)
-    if a.track_threshold is not None:
-        meta["track_threshold"] = a.track_threshold
+    card = card_of(state, a.checkpoint)
+    card = card.with_(tag=a.tag, track_threshold=a.track_threshold,
+                      training={k_: v for k_, v in card.training.items() if k_ != "metrics"})
 
     weights = {"format": state["format"], "model_name": state["model_name"], "model_config": state["model_config"],
                "model": {k_: v.clone() for k_, v in model.state_dict().items()}, "loss": state["loss"],
                "codec": state["codec"], "scheme": state["scheme"], "crop_scale": state["crop_scale"],
                "tag": a.tag, "epoch": state["epoch"], "training_data": state["training_data"],
-               "config": state.get("config", {})}
+               "config": state.get("config", {}), "card": card.to_dict()}
     buf = io.BytesIO()
     torch.save(weights, buf)
     atomic_write_bytes(out / f"{a.tag}.pt", buf.getvalue())
-    onnx_path = export_deploy(model, out / f"{a.tag}.onnx", metadata=meta, activation=activation_for(state["loss"]))
+    onnx_path = export_deploy(model, out / f"{a.tag}.onnx", card=card)
 
     # measure through the file users get
     samples = load_300w(a.root, a.test)

@@ -47,13 +47,13 @@ def cmd_export(args: argparse.Namespace) -> int:
     from .fileio import check_writable
 
     out = check_writable(args.output, args.overwrite)
-    model, meta, activation = load_model_for_export(args.model, num_landmarks=args.landmarks)
+    model, card = load_model_for_export(args.model, num_landmarks=args.landmarks)
     if args.graph == "deploy":
         from .engine.deploy import export_deploy
-        export_deploy(model, out, metadata=meta, activation=activation, input_size=args.input_size)
+        export_deploy(model, out, card=card, input_size=args.input_size)
     else:
         from .engine.export import export_onnx
-        export_onnx(model, out, metadata=meta, activation=activation, input_size=args.input_size)
+        export_onnx(model, out, card=card, input_size=args.input_size)
     print(f"wrote {out} ({args.graph} graph)")
     return 0
 
@@ -130,29 +130,25 @@ def cmd_train(args: argparse.Namespace) -> int:
 # ----------------------------------------------------------------------------- evaluate
 def _predictor(spec: str, backend: str, flip_test: bool, threads: int | None):
     """An object with predict_crops() plus (input_size, crop_scale, scheme name) for a model spec."""
-    p = Path(spec)
-    use_onnx = p.suffix == ".onnx" or (backend == "onnxruntime" and p.suffix not in (".pt", ".pth"))
-    if use_onnx:
+    from .resolve import resolve_spec
+
+    resolved = resolve_spec(spec)
+    if resolved.kind == "onnx" or (backend == "onnxruntime" and resolved.kind != "checkpoint"):
         from .inference.runtime import OnnxHeatmapModel
-        m = OnnxHeatmapModel(spec, threads=threads, flip_test=flip_test)
+        m = OnnxHeatmapModel(resolved.file("onnx"), threads=threads, flip_test=flip_test)
         return m, m.input_size, m.crop_scale, m.num_landmarks
-    from .engine.checkpoint import load_checkpoint, model_from_checkpoint
+    p = resolved.file("pt")
+    from .engine.checkpoint import card_of, load_checkpoint, model_from_checkpoint
     from .engine.evaluate import TorchPredictor
-    from .engine.losses import activation_for
-    from .codec import HeatmapCodec
     from .schemes import scheme_for
 
-    if p.suffix not in (".pt", ".pth"):
-        from .hub import resolve
-        p = resolve(spec, "pt")
     state = load_checkpoint(p)
     model = model_from_checkpoint(state, str(p)).eval()
-    codec = HeatmapCodec.from_dict(state.get("codec", {}))
-    k = model.cfg.num_landmarks
-    scheme = scheme_for(k)
-    pred = TorchPredictor(model, codec, activation_for(state.get("loss", "bce")),
+    card = card_of(state, str(p))
+    scheme = scheme_for(card.num_landmarks)
+    pred = TorchPredictor(model, card.codec, card.activation,
                           scheme.flip_permutation() if scheme.can_flip else None, flip_test)
-    return pred, codec.input_size, float(state.get("crop_scale", 1.25)), k
+    return pred, card.input_size, card.crop_scale, card.num_landmarks
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:

@@ -38,6 +38,12 @@ def default_tag() -> str:
     raise FileNotFoundError(f"no pretrained weights are shipped in {WEIGHTS_DIR}; pass a model file")
 
 
+def default_tag_for(name: str) -> str | None:
+    """The shipped tag a bare architecture name stands for ("<name>.300w" first), or None."""
+    tags = [t for t in available() if t.partition(".")[0] == name]
+    return f"{name}.300w" if f"{name}.300w" in tags else (tags[0] if tags else None)
+
+
 def resolve(tag: str, kind: str = "onnx") -> Path:
     """Path of a shipped weights file ("onnx" or "pt") for a tag; the default dataset tag
     "300w" is implied when only a model name is given."""

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ..card import DEFAULT_CROP_SCALE
 from ..errors import BoxError
 
-# A 96x96 crop covers this multiple of the face box's longer side (benchmark convention: the
+# A crop covers DEFAULT_CROP_SCALE times the face box's longer side (benchmark convention: the
 # tight box of the landmarks). Detector boxes are calibrated into that convention first.
-DEFAULT_CROP_SCALE = 1.25
 
 
 def landmark_box(landmarks: np.ndarray) -> np.ndarray:

@@ -1,5 +1,7 @@
-"""Checkpoints: written atomically, self-describing (model config, loss, codec, scheme), and
-checked on load (another model or landmark count is a clear error, not a shape traceback)."""
+"""Checkpoints: written atomically, self-describing (the model card, model config, loss, codec,
+scheme), and checked on load (another model or landmark count is a clear error, not a shape
+traceback). They are read with `weights_only=True`: tensors, numbers, strings, lists and dicts
+only, so a checkpoint from elsewhere cannot run code when it is loaded."""
 from __future__ import annotations
 
 import io
@@ -8,10 +10,11 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..card import ModelCard
 from ..errors import CheckpointError
 from ..fileio import atomic_write_bytes
 from ..models import LiteHRNet, LiteHRNetConfig, create_model
-from ..models.registry import split_tag
+from ..resolve import resolve_spec
 
 FORMAT = "litehrnet_plus.checkpoint/1"
 
@@ -27,9 +30,12 @@ def load_checkpoint(path: str | Path) -> dict:
     if not p.is_file():
         raise CheckpointError(f"{p}: no such checkpoint")
     try:
-        state = torch.load(p, map_location="cpu", weights_only=False)
+        state = torch.load(p, map_location="cpu", weights_only=True)
     except Exception as e:  # torch raises many types for a corrupt/foreign file
-        raise CheckpointError(f"{p}: not a readable PyTorch checkpoint ({type(e).__name__}: {e})") from e
+        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        raise CheckpointError(f"{p}: not a readable PyTorch checkpoint, or one holding objects other than "
+                              f"tensors, numbers and text, which are not unpickled for safety "
+                              f"({type(e).__name__}: {first[:300]})") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise CheckpointError(f"{p}: not a litehrnet-plus checkpoint (missing format {FORMAT!r})")
     for key in ("model_config", "model"):
@@ -71,61 +77,46 @@ def load_state(model: nn.Module, state_dict: dict, source: str) -> None:
     model.load_state_dict(state_dict)
 
 
-def _is_checkpoint_path(spec: str) -> bool:
-    """A model spec naming a checkpoint file (rather than a registered name or shipped tag)."""
-    p = Path(spec)
-    return p.suffix in (".pt", ".pth") or p.is_file()
-
-
 def init_from(model: nn.Module, spec: str, log=print) -> list[str]:
     """Start training from other weights (fine-tuning): `spec` is a shipped tag
-    ("litehrnet_plus_10m.300w") or a checkpoint path. Every tensor whose name and shape fit is
-    copied; the rest keep their fresh init -- typically the output convolutions when the
-    landmark count differs. Returns the names left at init. Weights of another architecture
-    (less than half of the tensors fit) are refused."""
-    from ..hub import resolve
+    ("litehrnet_plus_10m.300w") or a checkpoint path; what fits is copied
+    (models/pretrained.load_fitting). Returns the names left at init."""
+    from ..models.pretrained import load_fitting
 
-    path = Path(spec) if _is_checkpoint_path(spec) else resolve(spec, "pt")
-    src = load_checkpoint(path)["model"]
-    own = model.state_dict()
-    fit = {k: v for k, v in src.items() if k in own and tuple(v.shape) == tuple(own[k].shape)}
-    if len(fit) < len(own) / 2:
-        raise CheckpointError(f"{path}: only {len(fit)} of {len(own)} tensors fit this model; "
-                              "init_from needs weights of the same architecture")
-    model.load_state_dict(fit, strict=False)
-    fresh = [k for k in own if k not in fit]
-    log(f"initialised {len(fit)}/{len(own)} tensors from {path}"
-        + (f"; {len(fresh)} keep their init, e.g. {fresh[0]}" if fresh else ""))
-    return fresh
+    path = resolve_spec(spec).file("pt")
+    return load_fitting(model, load_checkpoint(path)["model"], str(path), log)
 
 
-def load_model_for_export(spec: str, num_landmarks: int | None = None) -> tuple[nn.Module, dict, str]:
+def card_of(state: dict, source: str = "checkpoint") -> ModelCard:
+    """The model card of a checkpoint state: its "card" entry, or, for files written before
+    cards existed (the shipped .pt files among them), one assembled from its entries."""
+    if isinstance(state.get("card"), dict):
+        return ModelCard.from_dict(state["card"], source)
+    from .losses import activation_for
+
+    cfg = state["model_config"]
+    loss = state.get("loss", "bce")
+    training = {k: state[k] for k in ("epoch", "training_data", "metrics") if k in state}
+    return ModelCard.from_dict({"model": state.get("model_name", "custom"), "num_landmarks": cfg["num_landmarks"],
+                                "scheme": state.get("scheme"), "input_size": cfg.get("input_size", 96),
+                                "crop_scale": state.get("crop_scale"),
+                                "codec": state.get("codec"), "loss": loss, "activation": activation_for(loss),
+                                "tag": state.get("tag"), "model_config": cfg, "training": training,
+                                "track_threshold": state.get("track_threshold")}, source)
+
+
+def load_model_for_export(spec: str, num_landmarks: int | None = None) -> tuple[nn.Module, ModelCard]:
     """Resolve a registered name (random init), a shipped tag, or a checkpoint path into
-    (model in eval mode, ONNX metadata, output activation)."""
-    if _is_checkpoint_path(spec):
-        p = Path(spec)
+    (model in eval mode, its model card)."""
+    resolved = resolve_spec(spec)
+    if resolved.kind in ("checkpoint", "tag"):
+        p = resolved.file("pt")
         state = load_checkpoint(p)
         model = model_from_checkpoint(state, str(p), num_landmarks)
-        return model.eval(), checkpoint_metadata(state), _activation(state)
-    base, tag = split_tag(spec)
-    if tag:
-        from ..hub import resolve
-        return load_model_for_export(str(resolve(spec, "pt")), num_landmarks)
+        return model.eval(), card_of(state, str(p))
+    if resolved.kind == "onnx":
+        raise CheckpointError(f"{resolved.path}: already an ONNX file; export takes a name, tag or checkpoint")
+    base = resolved.name
     model = create_model(base, num_landmarks=num_landmarks)
-    meta = {"model": base, "num_landmarks": model.cfg.num_landmarks, "untrained": True}
-    return model.eval(), meta, "sigmoid"
-
-
-def checkpoint_metadata(state: dict) -> dict:
-    cfg = state["model_config"]
-    meta = {"model": state.get("model_name", "custom"), "num_landmarks": cfg["num_landmarks"],
-            "model_config": cfg, "loss": state.get("loss", "bce")}
-    for key in ("codec", "scheme", "tag", "crop_scale", "epoch", "training_data", "metrics"):
-        if key in state:
-            meta[key] = state[key]
-    return meta
-
-
-def _activation(state: dict) -> str:
-    from .losses import activation_for
-    return activation_for(state.get("loss", "bce"))
+    return model.eval(), ModelCard(model=base, num_landmarks=model.cfg.num_landmarks,
+                                   input_size=model.cfg.input_size, model_config=model.cfg.to_dict(), untrained=True)

@@ -42,7 +42,6 @@ is the NCHW-friendly alternative (static shapes, BN folded, split/concat kept).
 """
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 import warnings
@@ -60,7 +59,8 @@ from ..models.blocks import (ConditionalChannelWeighting, CrossResolutionWeighti
 from ..models.fusion import ConvFusion, SCAFFusion
 from ..models.heads import HRNetV2Head, IterativeHead, LiteHead, MRHead
 from ..models.litehrnet import LiteHRNet
-from .export import METADATA_KEY, HeatmapOutput
+from ..card import ModelCard
+from .export import HeatmapOutput, export_card, write_card
 
 DEPLOY_FORMAT = "litehrnet_plus.deploy/1"
 
@@ -1083,11 +1083,11 @@ def _ort_optimize(src: Path, dst: Path, level: str) -> None:
     ort.InferenceSession(str(src), opts, providers=["CPUExecutionProvider"])
 
 
-def export_deploy(model: nn.Module, path: str | os.PathLike, *, metadata: dict, activation: str = "sigmoid",
+def export_deploy(model: nn.Module, path: str | os.PathLike, *, card: ModelCard,
                   input_size: int | None = None, opset: int = 17, options: DeployOptions | None = None,
                   check: bool = True, atol: float = 1e-4) -> Path:
-    """Write the deployment graph of `model` to `path` (atomically), with the metadata of
-    `export_onnx` plus {"graph": "deploy", "deploy": {format, transforms, options}}.
+    """Write the deployment graph of `model` to `path` (atomically), carrying `card` with
+    graph "deploy" and extra {"deploy": {format, transforms, options}}.
 
     check=True compares the written graph (ONNX Runtime) with the PyTorch model on random
     and image-like inputs and raises if any heatmap differs by more than `atol`."""
@@ -1096,13 +1096,10 @@ def export_deploy(model: nn.Module, path: str | os.PathLike, *, metadata: dict, 
     opts = options or DeployOptions()
     if opts.onnx_optimize not in ("none", "basic", "extended"):
         raise ValueError(f"onnx_optimize must be none, basic or extended, got {opts.onnx_optimize!r}")
-    cfg = getattr(model, "cfg", None)
-    size = int(input_size or (cfg.input_size if cfg is not None else 96))
+    card = export_card(model, card, "deploy", input_size,
+                       deploy={"format": DEPLOY_FORMAT, "transforms": opts.transforms(), "options": asdict(opts)})
+    size, activation = card.input_size, card.activation
     net = deploy_model(model, size, opts)
-    meta = {"input_size": size, "activation": activation, **metadata, "graph": "deploy",
-            "deploy": {"format": DEPLOY_FORMAT, "transforms": opts.transforms(), "options": asdict(opts)}}
-    if "num_landmarks" not in meta:
-        raise ValueError("metadata must give num_landmarks")
     wrapped = HeatmapOutput(net, activation).eval()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -1124,9 +1121,7 @@ def export_deploy(model: nn.Module, path: str | os.PathLike, *, metadata: dict, 
         if opts.symbolic_shapes:
             from onnxruntime.tools.symbolic_shape_infer import SymbolicShapeInference
             proto = SymbolicShapeInference.infer_shapes(proto, auto_merge=True)
-    del proto.metadata_props[:]
-    entry = proto.metadata_props.add()
-    entry.key, entry.value = METADATA_KEY, json.dumps(meta, sort_keys=True)
+    write_card(proto, card)
     data = proto.SerializeToString()
     if check:
         err = max_abs_difference(model, data, activation, size)

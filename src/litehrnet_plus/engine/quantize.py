@@ -14,13 +14,13 @@ or masked graph). So INT8 stays an option, not a recommendation.
 """
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from ..card import DEFAULT_CROP_SCALE, DEFAULT_INPUT_SIZE, ModelCard
 from ..data.formats import load_dataset
 from ..data.images import read_image
 from ..data.transforms import crop_faces, to_input
@@ -32,7 +32,8 @@ TRAIN_FOLDERS_300W = ("afw", "helen/trainset", "lfpw/trainset")
 
 
 def calibration_crops(root: str | os.PathLike, subsets: tuple[str, ...] = TRAIN_FOLDERS_300W, count: int = 256,
-                      size: int = 96, crop_scale: float = 1.25, seed: int = 0) -> np.ndarray:
+                      size: int = DEFAULT_INPUT_SIZE, crop_scale: float = DEFAULT_CROP_SCALE,
+                      seed: int = 0) -> np.ndarray:
     """`count` face crops (N,S,S,3) uint8 BGR, drawn evenly at random from 300-W training
     folders under `root`, cropped from their ground-truth landmark boxes."""
     bad = [s for s in subsets if "test" in s.lower()]
@@ -75,7 +76,8 @@ def quantize_int8(src: str | os.PathLike, dst: str | os.PathLike, crops: np.ndar
                   per_channel: bool = True, method: str = "minmax",
                   op_types: tuple[str, ...] = ("Conv", "MatMul")) -> Path:
     """Statically quantise the ONNX graph `src` (QDQ format, int8 weights per channel, uint8
-    activations) calibrated on `crops`; copy its metadata, adding a "quantization" entry."""
+    activations) calibrated on `crops`; its model card is copied with graph "int8" and the
+    quantisation settings in extra["quantization"]."""
     import onnx
     from onnxruntime.quantization import (CalibrationMethod, QuantFormat, QuantType, quantize_static)
     from onnxruntime.quantization.shape_inference import quant_pre_process
@@ -87,6 +89,9 @@ def quantize_int8(src: str | os.PathLike, dst: str | os.PathLike, crops: np.ndar
     src, dst = Path(src), Path(dst)
     proto = onnx.load(str(src))
     meta = {p.key: p.value for p in proto.metadata_props}
+    if METADATA_KEY not in meta:
+        raise UserError(f"{src}: lacks the {METADATA_KEY!r} model card; export it with litehrnet-plus export")
+    card = ModelCard.from_json(meta[METADATA_KEY], str(src))
     with tempfile.TemporaryDirectory() as tmp:
         pre = Path(tmp) / "pre.onnx"
         # the ONNX-level clean-up quantisation expects (shape inference, basic optimisation)
@@ -100,14 +105,13 @@ def quantize_int8(src: str | os.PathLike, dst: str | os.PathLike, crops: np.ndar
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                         calibrate_method=methods[method], op_types_to_quantize=list(op_types))
         q = onnx.load(str(out))
-    info = json.loads(meta.get(METADATA_KEY, "{}"))
-    info["quantization"] = {"format": "QDQ", "weights": "int8 per-channel" if per_channel else "int8",
-                            "activations": "uint8", "calibration": method, "calibration_crops": int(len(crops)),
-                            "op_types": list(op_types), "source_graph": info.get("graph", "plain")}
+    quantization = {"format": "QDQ", "weights": "int8 per-channel" if per_channel else "int8",
+                    "activations": "uint8", "calibration": method, "calibration_crops": int(len(crops)),
+                    "op_types": list(op_types), "source_graph": card.graph or "plain"}
+    card = card.with_(graph="int8", extra={**card.extra, "quantization": quantization})
     del q.metadata_props[:]
-    for key, value in meta.items():
-        entry = q.metadata_props.add()
-        entry.key, entry.value = key, (json.dumps(info, sort_keys=True) if key == METADATA_KEY else value)
+    entry = q.metadata_props.add()
+    entry.key, entry.value = METADATA_KEY, card.to_json()
     dst.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(dst, q.SerializeToString())
     return dst

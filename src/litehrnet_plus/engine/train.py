@@ -22,6 +22,7 @@ import torch.distributed as dist
 from torch import nn
 from tqdm import tqdm
 
+from ..card import ModelCard
 from ..codec import HeatmapCodec
 from ..data.formats import load_dataset
 from ..data.transforms import AugmentConfig
@@ -31,8 +32,8 @@ from ..models import create_model
 from ..schemes import scheme_for
 from .checkpoint import init_from, load_checkpoint, load_state, save_checkpoint
 from .config import TrainConfig
-from .dataset import LandmarkDataset
 from ..evaluation import evaluate_samples
+from .dataset import LandmarkDataset
 from .evaluate import TorchPredictor
 from .losses import activation_for, heatmap_loss
 
@@ -98,7 +99,16 @@ def build_datasets(cfg: TrainConfig, warn=print):
 
 
 def _rng_state() -> dict:
-    return {"torch": torch.get_rng_state(), "numpy": np.random.get_state()}
+    """Random states as tensors and numbers (checkpoints load with weights_only=True)."""
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    return {"torch": torch.get_rng_state(),
+            "numpy": [kind, torch.from_numpy(keys.astype(np.int64)), int(pos), int(has_gauss), float(cached)]}
+
+
+def _set_rng_state(rng: dict) -> None:
+    torch.set_rng_state(rng["torch"])
+    kind, keys, pos, has_gauss, cached = rng["numpy"]
+    np.random.set_state((kind, np.asarray(keys, dtype=np.uint32), pos, has_gauss, cached))
 
 
 def default_threads(asked: int, world: int = 1) -> int:
@@ -154,8 +164,7 @@ def train(cfg: TrainConfig, resume: bool = False, overwrite: bool = False, progr
             load_state(model, state["model"], str(last))
             opt.load_state_dict(state["optimizer"])
             start_epoch, best, history = state["epoch"] + 1, state["best_nme"], state["history"]
-            torch.set_rng_state(state["rng"]["torch"])
-            np.random.set_state(state["rng"]["numpy"])
+            _set_rng_state(state["rng"])
             if dd.main:
                 log(f"resumed from {last} at epoch {start_epoch}")
         ddp_model = nn.parallel.DistributedDataParallel(model) if dd.active else model
@@ -228,7 +237,12 @@ def train(cfg: TrainConfig, resume: bool = False, overwrite: bool = False, progr
 
 def _state(cfg: TrainConfig, model: nn.Module, codec: HeatmapCodec, scheme: str, epoch: int,
            best: float, history: list) -> dict:
-    return {"model_name": cfg.model.name, "model_config": model.cfg.to_dict(),
+    training = {"kind": cfg.data.kind, "train": cfg.data.train, "extra": [asdict(e) for e in cfg.data.extra]}
+    card = ModelCard(model=cfg.model.name, num_landmarks=model.cfg.num_landmarks, scheme=scheme,
+                     input_size=codec.input_size, crop_scale=cfg.data.crop_scale, codec=codec, loss=cfg.train.loss,
+                     activation=activation_for(cfg.train.loss), model_config=model.cfg.to_dict(),
+                     training={"training_data": training, "epoch": epoch})
+    return {"card": card.to_dict(), "model_name": cfg.model.name, "model_config": model.cfg.to_dict(),
             "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
             "loss": cfg.train.loss, "codec": codec.to_dict(), "scheme": scheme,
             "crop_scale": cfg.data.crop_scale, "epoch": epoch, "best_nme": best,

@@ -24,7 +24,8 @@ from typing import Callable
 import numpy as np
 import onnxruntime as ort
 
-from ..data.transforms import DEFAULT_CROP_SCALE, to_input
+from ..card import DEFAULT_CROP_SCALE, ModelCard
+from ..data.transforms import to_input
 from ..errors import UserError
 from .runtime import OnnxHeatmapModel
 
@@ -93,7 +94,7 @@ class Graph:
     kind: str                    # plain | deploy | int8 | eager (pytorch)
     path: Path | None = None     # ONNX file (onnxruntime backend)
     torch_model: object = None   # nn.Module (pytorch backend), exported models only
-    meta: dict = field(default_factory=dict)
+    card: ModelCard | None = None
 
 
 def _random_init(model) -> None:
@@ -154,8 +155,7 @@ def prepare_graphs(spec: str, kinds: list[str], workdir: Path, backends: list[st
         if not p.is_file():
             raise UserError(f"{p}: no such model file")
         m = OnnxHeatmapModel(p, threads=1)
-        kind = "int8" if "quantization" in m.meta else ("deploy" if m.meta.get("graph") == "deploy" else "plain")
-        return [Graph(m.meta.get("model", p.stem), kind, p, meta=m.meta)]
+        return [Graph(m.card.model, m.card.graph or "plain", p, card=m.card)]
     try:
         import torch  # noqa: F401
     except ImportError:
@@ -165,9 +165,9 @@ def prepare_graphs(spec: str, kinds: list[str], workdir: Path, backends: list[st
     from ..engine.deploy import export_deploy
     from ..engine.export import export_onnx
 
-    model, meta, activation = load_model_for_export(spec)
-    name = meta.get("model", spec)
-    if meta.get("untrained"):
+    model, card = load_model_for_export(spec)
+    name = card.model
+    if card.untrained:
         _random_init(model)
     safe = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in spec)
     graphs: list[Graph] = []
@@ -176,11 +176,11 @@ def prepare_graphs(spec: str, kinds: list[str], workdir: Path, backends: list[st
         t = time.perf_counter()
         out = workdir / f"{safe}.{len(graphs)}.onnx"
         if kind == "plain":
-            export_onnx(model, out, metadata=meta, activation=activation)
+            export_onnx(model, out, card=card)
         elif kind == "deploy":
-            export_deploy(model, out, metadata=meta, activation=activation)
+            export_deploy(model, out, card=card)
         elif kind.startswith("deploy:"):
-            export_deploy(model, out, metadata=meta, activation=activation, options=deploy_options(kind))
+            export_deploy(model, out, card=card, options=deploy_options(kind))
         elif kind == "int8":
             if calibration is None:
                 log(f"{spec}: int8 skipped (needs --calibration, a 300-W root with training folders)")
@@ -188,16 +188,16 @@ def prepare_graphs(spec: str, kinds: list[str], workdir: Path, backends: list[st
             from ..engine.quantize import calibration_crops, quantize_int8
             src = exported.get("deploy") or workdir / f"{safe}.deploy.onnx"
             if not src.exists():
-                export_deploy(model, src, metadata=meta, activation=activation)
-            quantize_int8(src, out, calibration_crops(calibration, size=int(meta.get("input_size", 96))))
+                export_deploy(model, src, card=card)
+            quantize_int8(src, out, calibration_crops(calibration, size=card.input_size))
         else:
             raise UserError(f"unknown graph kind {kind!r}; choose from {', '.join(GRAPH_KINDS)} "
                             "or deploy:key=value+...")
         exported[kind] = out
         log(f"exported {name} {kind} graph in {time.perf_counter() - t:.1f} s")
-        graphs.append(Graph(name, kind, out, meta=meta))
+        graphs.append(Graph(name, kind, out, card=card))
     if "pytorch" in backends:
-        graphs.append(Graph(name, "eager", None, torch_model=model, meta=meta))
+        graphs.append(Graph(name, "eager", None, torch_model=model, card=card))
     return graphs
 
 
@@ -457,8 +457,7 @@ def run_bench(models: list[str], batches: list[int], threads: list[int], backend
         all_graphs: list[Graph] = []
         for spec in models:
             all_graphs += prepare_graphs(spec, graphs, Path(tmp), backends, calibration, log)
-        size = int(all_graphs[0].meta.get("input_size", 96))
-        crop_scale = float(all_graphs[0].meta.get("crop_scale", DEFAULT_CROP_SCALE))
+        size, crop_scale = all_graphs[0].card.input_size, all_graphs[0].card.crop_scale
         crops, crops_desc = make_crops(max(batches), size, crops_folder, crop_scale)
         configs: list[Config] = []
         for g in all_graphs:

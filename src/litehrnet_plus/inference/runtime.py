@@ -5,18 +5,18 @@ No PyTorch here: the .onnx file carries everything needed (see engine/export.py)
 """
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
 
-from .. import hub
-from ..codec import HeatmapCodec, average_with_mirror
-from ..data.transforms import DEFAULT_CROP_SCALE, to_input
+from ..card import ModelCard
+from ..codec import average_with_mirror
+from ..data.transforms import to_input
 from ..errors import CheckpointError, ConfigError
 from ..hub import METADATA_KEY
+from ..resolve import resolve_spec
 from ..schemes import LandmarkScheme, get_scheme, scheme_for
 
 
@@ -48,18 +48,9 @@ def session_options(threads: int) -> ort.SessionOptions:
 
 
 def resolve_model(path_or_tag: str | os.PathLike) -> tuple[Path, str]:
-    """A model file path and a display tag: an existing file is used as is, anything else is
-    looked up among the shipped weights."""
-    p = Path(path_or_tag)
-    text = str(path_or_tag)
-    if p.suffix.lower() == ".onnx" or p.exists() or "/" in text or os.sep in text:
-        if not p.is_file():
-            raise CheckpointError(f"{p}: no such model file")
-        return p, p.stem
-    try:
-        return hub.resolve(str(path_or_tag), "onnx"), str(path_or_tag)
-    except FileNotFoundError as e:
-        raise CheckpointError(f"{path_or_tag}: not a model file and {e}") from None
+    """The ONNX file and display tag of a model argument (a shipped tag or an .onnx file)."""
+    spec = resolve_spec(path_or_tag)
+    return spec.file("onnx"), spec.text if spec.kind == "tag" else spec.path.stem
 
 
 class OnnxHeatmapModel:
@@ -79,14 +70,12 @@ class OnnxHeatmapModel:
         except Exception as e:  # ORT raises its own Fail/InvalidProtobuf types
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise CheckpointError(f"{self.path}: not a loadable ONNX model ({first})") from None
-        self.meta = self._read_metadata()
-        self.num_landmarks = int(self.meta["num_landmarks"])
-        self.input_size = int(self.meta.get("input_size", 96))
-        self.codec = (HeatmapCodec.from_dict(self.meta["codec"]) if isinstance(self.meta.get("codec"), dict)
-                      else HeatmapCodec(input_size=self.input_size))
+        self.card = self._read_card()
+        self.num_landmarks = self.card.num_landmarks
+        self.input_size = self.card.input_size
+        self.codec = self.card.codec
+        self.crop_scale = self.card.crop_scale
         self.scheme: LandmarkScheme = self._scheme()
-        # crop side / face box side used in training (newer exports record it)
-        self.crop_scale = float(self.meta.get("crop_scale", DEFAULT_CROP_SCALE))
         self._input = self.session.get_inputs()[0].name
         self._check_shapes()
         if flip_test and not self.scheme.can_flip:
@@ -95,28 +84,22 @@ class OnnxHeatmapModel:
         self.flip_test = bool(flip_test)
         self._flip_perm = self.scheme.flip_permutation() if self.flip_test else None
 
-    def _read_metadata(self) -> dict:
+    def _read_card(self) -> ModelCard:
         raw = self.session.get_modelmeta().custom_metadata_map.get(METADATA_KEY)
         if raw is None:
             raise CheckpointError(f"{self.path}: ONNX file lacks the {METADATA_KEY!r} metadata; "
                                   "export it with `litehrnet-plus export`")
-        try:
-            meta = json.loads(raw)
-        except json.JSONDecodeError as e:
-            raise CheckpointError(f"{self.path}: {METADATA_KEY!r} metadata is not JSON ({e})") from None
-        if not isinstance(meta, dict) or not isinstance(meta.get("num_landmarks"), int) or meta["num_landmarks"] < 1:
-            raise CheckpointError(f"{self.path}: metadata lacks a positive integer num_landmarks")
-        if meta.get("activation", "sigmoid") != "sigmoid":
+        card = ModelCard.from_json(raw, f"{self.path}: {METADATA_KEY!r} metadata")
+        if card.activation != "sigmoid":
             # the codec's peak scores and the tracker's threshold assume probabilities
-            raise CheckpointError(f"{self.path}: heatmap activation {meta.get('activation')!r} is not "
+            raise CheckpointError(f"{self.path}: heatmap activation {card.activation!r} is not "
                                   "supported for inference (export with activation='sigmoid')")
-        return meta
+        return card
 
     def _scheme(self) -> LandmarkScheme:
-        name = self.meta.get("scheme")
-        if isinstance(name, str):
+        if self.card.scheme is not None:
             try:
-                scheme = get_scheme(name)
+                scheme = get_scheme(self.card.scheme)
                 if scheme.num_landmarks == self.num_landmarks:
                     return scheme
             except KeyError:
@@ -128,11 +111,6 @@ class OnnxHeatmapModel:
         if len(shape) != 4 or shape[1] != 3 or any(isinstance(s, int) and s != self.input_size for s in shape[2:]):
             raise CheckpointError(f"{self.path}: input shape {shape} does not match (N,3,{self.input_size},"
                                   f"{self.input_size}) from its metadata")
-        if not 0 < self.crop_scale < 10:
-            raise CheckpointError(f"{self.path}: crop_scale {self.crop_scale} in its metadata is not plausible")
-        if self.codec.input_size != self.input_size:
-            raise CheckpointError(f"{self.path}: codec input size {self.codec.input_size} differs from the "
-                                  f"model input size {self.input_size}")
 
     def heatmaps(self, crops: np.ndarray) -> np.ndarray:
         """(N,S,S,3) uint8 BGR crops -> (N,K,H,W) float32 heatmaps, in one ONNX Runtime call."""

@@ -133,8 +133,9 @@ class FaceTracker:
         self.max_faces = check_max_faces(max_faces)
         if threshold is None:
             # a model file may carry its own measured threshold; else the shipped models' one
-            meta = getattr(getattr(landmarker, "model", None), "meta", None) or {}
-            threshold = float(meta.get("track_threshold", TRACK_THRESHOLD))
+            card = getattr(getattr(landmarker, "model", None), "card", None)
+            measured = card.track_threshold if card is not None else None
+            threshold = float(measured if measured is not None else TRACK_THRESHOLD)
         self.threshold = threshold
         self.redetect_interval = redetect_interval
         self.smooth = smooth

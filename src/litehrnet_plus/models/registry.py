@@ -1,7 +1,8 @@
 """One registry of model builders, timm style: `create_model(name, num_landmarks=68, **overrides)`.
 
 A name may carry a pretrained tag, "litehrnet_plus_30m.300w": the part before the dot picks
-the builder, the tag picks shipped weights.
+the builder, the tag picks which shipped weights `pretrained=True` loads (as in timm, the tag
+alone loads nothing).
 """
 from __future__ import annotations
 
@@ -32,11 +33,12 @@ def create_model(name: str, pretrained: bool = False, num_landmarks: int | None 
                  **overrides) -> nn.Module:
     """Build a registered model. Overrides replace fields of its config (widths, fusion, head,
     num_modules, scaf_ratio, ...). pretrained=True loads the shipped weights of the name's tag
-    (or the builder's default tag) from the package, offline."""
+    (or the builder's default tag) from the package, offline; with another `num_landmarks`
+    every tensor but the output layers comes from the weights (fine-tuning a new head)."""
     base, tag = split_tag(name)
     if base not in _BUILDERS:
         raise KeyError(f"unknown model {base!r}; registered: {', '.join(list_models())}")
-    if pretrained or tag:
+    if pretrained:
         from .pretrained import load_pretrained  # local: pretrained imports this module
         return load_pretrained(base, tag, num_landmarks=num_landmarks, **overrides)
     if num_landmarks is not None:

@@ -1,0 +1,73 @@
+"""One way to tell what a model argument names (torch-free): a registered architecture name
+("litehrnet_plus_10m", random weights), a shipped tag ("litehrnet_plus_10m.300w"), a PyTorch
+checkpoint (.pt/.pth) or an ONNX file (.onnx). Every command and API resolves through here."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import hub
+from .errors import CheckpointError
+
+CHECKPOINT_SUFFIXES = (".pt", ".pth")
+KINDS = ("name", "tag", "checkpoint", "onnx")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    kind: str                 # name | tag | checkpoint | onnx
+    text: str                 # what the user wrote
+    path: Path | None = None  # checkpoint / onnx: the file; tag: None (use file(kind))
+
+    @property
+    def name(self) -> str:
+        """Architecture name for names and tags; the file's stem for files."""
+        if self.kind in ("name", "tag"):
+            return self.text.partition(".")[0]
+        return self.path.stem if self.path else self.text
+
+    def file(self, kind: str) -> Path:
+        """The file holding this model in `kind` form ("onnx" or "pt"), or CheckpointError."""
+        if self.kind == "tag":
+            try:
+                return hub.resolve(self.text, kind)
+            except FileNotFoundError as e:
+                raise CheckpointError(f"{self.text}: {e}") from None
+        want = "onnx" if kind == "onnx" else "checkpoint"
+        if self.kind == want:
+            return self.path
+        if self.kind == "name":
+            tag = hub.default_tag_for(self.text)
+            if tag is not None:             # timm's rule: a bare name means its default weights
+                return ModelSpec("tag", tag).file(kind)
+            raise CheckpointError(f"{self.text}: a registered architecture without weights; use a shipped tag "
+                                  f"({', '.join(hub.available()) or 'none shipped'}) or a model file")
+        if want == "onnx":
+            raise CheckpointError(f"{self.path}: a PyTorch checkpoint; export it to ONNX first "
+                                  f"(litehrnet-plus export {self.path} model.onnx) or use the PyTorch backend")
+        raise CheckpointError(f"{self.path}: an ONNX file holds no PyTorch weights; pass the checkpoint (.pt)")
+
+
+def resolve_spec(spec: str | os.PathLike) -> ModelSpec:
+    """Classify a model argument. Files must exist; a text with a path separator or a model
+    file suffix is a file; "<name>.<dataset>" is a shipped tag when the package has it; anything
+    else is taken as a registered name (checked when the model is built)."""
+    text = os.fspath(spec)
+    p = Path(text)
+    suffix = p.suffix.lower()
+    looks_like_file = isinstance(spec, os.PathLike) or suffix in (".onnx", *CHECKPOINT_SUFFIXES) \
+        or "/" in text or os.sep in text or p.is_file()
+    if looks_like_file:
+        if not p.is_file():
+            raise CheckpointError(f"{p}: no such model file")
+        if suffix in CHECKPOINT_SUFFIXES:
+            return ModelSpec("checkpoint", text, p)
+        return ModelSpec("onnx", text, p)
+    if "." in text:
+        base, _, tag = text.partition(".")
+        if f"{base}.{tag}" in hub.available():
+            return ModelSpec("tag", text)
+        have = ", ".join(hub.available()) or "none"
+        raise CheckpointError(f"{text}: not a model file and no shipped weights of that name (shipped tags: {have})")
+    return ModelSpec("name", text)
