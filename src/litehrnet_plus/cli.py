@@ -250,8 +250,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 # ----------------------------------------------------------------------------- bench
 def cmd_bench(args: argparse.Namespace) -> int:
     from .fileio import check_writable
-    from .inference.bench import (format_table, format_training, machine_info, run_bench, train_throughput,
-                                  training_models, write_report)
+    from .inference.bench import format_table, machine_info, run_bench, write_report
 
     if args.json:
         check_writable(args.json, args.overwrite)
@@ -261,12 +260,17 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.mode == "training":
         report = {"format": "litehrnet_plus.bench/1", "machine": machine_info(args.note), "rows": []}
     else:
+        export = None
+        if any(Path(m).suffix.lower() != ".onnx" for m in models):
+            from .engine.bench import export_graphs as export   # PyTorch: names, tags, checkpoints
         report = run_bench(models, args.batch, args.threads, split(args.backend), split(args.graphs),
                            seconds=args.seconds, rounds=args.rounds, crops_folder=args.crops,
                            calibration=args.calibration, use_dlib=not args.no_dlib, note=args.note,
-                           levels=split(args.ort_level), profile=args.profile, keep=args.keep_graphs, log=log)
+                           levels=split(args.ort_level), profile=args.profile, keep=args.keep_graphs, log=log,
+                           export=export)
         print(format_table(report))
     if args.mode in ("training", "both"):
+        from .engine.bench import format_training, train_throughput, training_models
         rows = train_throughput(training_models(models), args.threads, split(args.train_variants),
                                 batch=args.train_batch, seconds=args.train_seconds, rounds=args.rounds, log=log)
         report["training"] = {"batch": args.train_batch, "rows": rows,

@@ -111,6 +111,17 @@ def _set_rng_state(rng: dict) -> None:
     np.random.set_state((kind, np.asarray(keys, dtype=np.uint32), pos, has_gauss, cached))
 
 
+def train_step(model: nn.Module, opt: torch.optim.Optimizer, loss_kind: str, x: torch.Tensor,
+               target: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """One optimisation step on a batch: forward, heatmap loss, backward, update (what
+    training does and what `bench --mode training` times)."""
+    loss = heatmap_loss(loss_kind, model(x), target, weight)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    return loss
+
+
 def default_threads(asked: int, world: int = 1) -> int:
     """Torch threads per process: `asked`, or (0) this process's share of the cores minus one.
     OpenMP threads wait for each other at every kernel, so a team as large as the machine
@@ -196,10 +207,7 @@ def train(cfg: TrainConfig, resume: bool = False, overwrite: bool = False, progr
                     x = x.contiguous(memory_format=torch.channels_last)
                 target = torch.stack([it["target"] for it in items]).to(dd.device)
                 weight = torch.stack([it["weight"] for it in items]).to(dd.device)
-                loss = heatmap_loss(t.loss, ddp_model(x), target, weight)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
+                loss = train_step(ddp_model, opt, t.loss, x, target, weight)
                 loss_sum += loss.item() * len(idx)
                 seen += len(idx)
                 rate = seen * dd.world / max(1e-9, time.perf_counter() - tic)
