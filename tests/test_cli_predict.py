@@ -10,6 +10,7 @@ import pytest
 
 from conftest import ASTRONAUT, DATA
 from litehrnet_plus.cli import main
+from litehrnet_plus.inference.detector import get_detector
 from litehrnet_plus.inference.results import validate
 
 
@@ -68,7 +69,7 @@ def test_single_image_to_stdout(random_onnx, capsys):
     assert predict(random_onnx, ASTRONAUT) == 0
     doc = json.loads(capsys.readouterr().out)
     validate(doc)
-    assert doc["images"][0]["file"] == str(ASTRONAUT) and doc["detector"] == "yuface"
+    assert doc["images"][0]["file"] == str(ASTRONAUT) and doc["detector"] == get_detector("auto").name
 
 
 def test_clear_errors(tmp_path, random_onnx, capsys, monkeypatch):

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
+from .errors import ConfigError
 
 REFINEMENTS = ("dark", "quarter", "none")
 
@@ -26,11 +27,11 @@ class HeatmapCodec:
 
     def __post_init__(self) -> None:
         if self.input_size % self.stride:
-            raise ValueError(f"input_size {self.input_size} is not a multiple of stride {self.stride}")
+            raise ConfigError(f"codec: input_size {self.input_size} is not a multiple of stride {self.stride}")
         if self.refine not in REFINEMENTS:
-            raise ValueError(f"refine must be one of {REFINEMENTS}, got {self.refine!r}")
+            raise ConfigError(f"codec: refine must be one of {REFINEMENTS}, got {self.refine!r}")
         if not self.sigma > 0:
-            raise ValueError(f"sigma must be positive, got {self.sigma}")
+            raise ConfigError(f"codec: sigma must be positive, got {self.sigma}")
 
     @property
     def heatmap_size(self) -> int:

@@ -33,3 +33,11 @@ class VideoReadError(UserError, ValueError):
 
 class BoxError(UserError, ValueError):
     """A face box is malformed: not 4 finite numbers, or of zero or negative size."""
+
+
+class UnknownNameError(ConfigError, KeyError):
+    """A model, scheme, loss or other name that is not registered (a KeyError too, for
+    lookups; printed without KeyError's quotes)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""

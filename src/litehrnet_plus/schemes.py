@@ -6,6 +6,7 @@ module; nothing here imports anything from the package.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from .errors import UnknownNameError
 
 
 @dataclass(frozen=True)
@@ -107,11 +108,11 @@ def get_scheme(name_or_count: str | int) -> LandmarkScheme:
     if isinstance(name_or_count, int):
         if name_or_count in _BY_COUNT:
             return _BY_COUNT[name_or_count]
-        raise KeyError(f"no built-in landmark scheme with {name_or_count} points "
+        raise UnknownNameError(f"no built-in landmark scheme with {name_or_count} points "
                        f"(built-in: {sorted(_BY_COUNT)}); use custom_scheme()")
     if name_or_count in SCHEMES:
         return SCHEMES[name_or_count]
-    raise KeyError(f"unknown landmark scheme {name_or_count!r} (known: {sorted(SCHEMES)})")
+    raise UnknownNameError(f"unknown landmark scheme {name_or_count!r} (known: {sorted(SCHEMES)})")
 
 
 def custom_scheme(num_landmarks: int, flip_pairs=None, eye_corners=None,

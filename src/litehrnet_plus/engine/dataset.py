@@ -15,6 +15,7 @@ from ..data.images import read_image
 from ..data.transforms import (AugmentConfig, color_jitter, crop_matrix, flip_landmarks,
                                sample_matrix, to_input, transform_points, warp)
 from ..schemes import LandmarkScheme
+from ..errors import ConfigError
 
 
 class LandmarkDataset(Dataset):
@@ -22,12 +23,12 @@ class LandmarkDataset(Dataset):
                  augment: AugmentConfig | None = None, crop_scale: float = 1.25, seed: int = 0,
                  cache_images: bool = True) -> None:
         if not samples:
-            raise ValueError("empty dataset")
+            raise ConfigError("empty dataset: no samples to train on")
         k = samples[0].landmarks.shape[0]
         if k != scheme.num_landmarks:
-            raise ValueError(f"samples have {k} landmarks, scheme {scheme.name!r} has {scheme.num_landmarks}")
+            raise ConfigError(f"samples have {k} landmarks, scheme {scheme.name!r} has {scheme.num_landmarks}")
         if augment is not None and augment.flip_prob > 0 and not scheme.can_flip:
-            raise ValueError(f"scheme {scheme.name!r} has no flip permutation: set augment.flip_prob to 0 "
+            raise ConfigError(f"scheme {scheme.name!r} has no flip permutation: set augment.flip_prob to 0 "
                              "or give the scheme flip pairs")
         self.samples = samples
         self.codec = codec

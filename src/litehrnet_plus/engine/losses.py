@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from ..errors import UnknownNameError
 
 LOSSES = ("mse", "bce")
 
@@ -17,7 +18,7 @@ def heatmap_loss(kind: str, logits: torch.Tensor, target: torch.Tensor, weight: 
     elif kind == "bce":
         per_px = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
     else:
-        raise ValueError(f"unknown loss {kind!r}; choose one of {LOSSES}")
+        raise UnknownNameError(f"unknown loss {kind!r}; choose one of {LOSSES}")
     denom = (w.sum() * logits.shape[2] * logits.shape[3]).clamp_min(1.0)
     return (per_px * w).sum() / denom
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..schemes import LandmarkScheme
+from ..errors import ConfigError
 
 NORMALISERS = ("inter-ocular", "inter-pupil", "box")
 
@@ -20,7 +21,7 @@ def normalising_distance(gt: np.ndarray, scheme: LandmarkScheme, kind: str = "in
     gt = np.asarray(gt, dtype=np.float64)
     if kind == "inter-ocular":
         if scheme.eye_corners is None:
-            raise ValueError(f"scheme {scheme.name!r} defines no eye corners; use --norm box")
+            raise ConfigError(f"scheme {scheme.name!r} defines no eye corners; use --norm box")
         a, b = scheme.eye_corners
         return np.linalg.norm(gt[:, a] - gt[:, b], axis=1)
     if kind == "inter-pupil":
@@ -31,11 +32,11 @@ def normalising_distance(gt: np.ndarray, scheme: LandmarkScheme, kind: str = "in
             # 300-W has no pupil points: the convention is the distance of the eye centres
             left, right = gt[:, 36:42].mean(axis=1), gt[:, 42:48].mean(axis=1)
             return np.linalg.norm(left - right, axis=1)
-        raise ValueError(f"scheme {scheme.name!r} defines no pupils")
+        raise ConfigError(f"scheme {scheme.name!r} defines no pupils; use --norm inter-ocular or box")
     if kind == "box":
         wh = gt.max(axis=1) - gt.min(axis=1)
         return np.sqrt(wh[:, 0] * wh[:, 1])
-    raise ValueError(f"unknown normaliser {kind!r}; choose one of {NORMALISERS}")
+    raise ConfigError(f"unknown normaliser {kind!r}; choose one of {NORMALISERS}")
 
 
 def per_face_nme(pred: np.ndarray, gt: np.ndarray, norm: np.ndarray) -> np.ndarray:

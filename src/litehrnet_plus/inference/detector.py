@@ -272,8 +272,8 @@ def run_detector(detector: Callable[[np.ndarray], Detections], image: np.ndarray
         boxes = np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
         scores = np.asarray(scores, dtype=np.float32).reshape(-1)
     except (TypeError, ValueError) as e:
-        raise ValueError(f"a face detector must return (boxes (M,4), scores (M,)); got {type(out).__name__} ({e})") from None
+        raise ConfigError(f"a face detector must return (boxes (M,4), scores (M,)); got {type(out).__name__} ({e})") from None
     if len(boxes) != len(scores):
-        raise ValueError(f"face detector returned {len(boxes)} boxes but {len(scores)} scores")
+        raise ConfigError(f"face detector returned {len(boxes)} boxes but {len(scores)} scores")
     keep = np.all(np.isfinite(boxes), axis=1) & (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
     return boxes[keep], scores[keep]

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from .blocks import dw_conv_bn
+from ..errors import UnknownNameError
 
 FUSIONS = ("pw", "bottleneck", "group", "scaf")
 
@@ -171,4 +172,4 @@ def build_fusion(kind: str, channels: list[int], *, double_branch0: bool, scaf_r
         return SCAFFusion(channels, scaf_ratio, scaf_shared, outputs)
     if kind in ("pw", "bottleneck", "group"):
         return ConvFusion(channels, kind, double_branch0, bottleneck_ratio, groups, outputs)
-    raise ValueError(f"unknown fusion {kind!r}; choose one of {FUSIONS}")
+    raise UnknownNameError(f"unknown fusion {kind!r}; choose one of {FUSIONS}")

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .blocks import ConvBN, dw_conv_bn
+from ..errors import UnknownNameError
 
 HEADS = ("lite", "mr", "hrnetv2")
 
@@ -119,4 +120,4 @@ def build_head(kind: str, channels: list[int], num_landmarks: int) -> nn.Module:
         return MRHead(channels, num_landmarks)
     if kind == "hrnetv2":
         return HRNetV2Head(channels, num_landmarks)
-    raise ValueError(f"unknown head {kind!r}; choose one of {HEADS}")
+    raise UnknownNameError(f"unknown head {kind!r}; choose one of {HEADS}")

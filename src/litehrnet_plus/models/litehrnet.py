@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, fields, replace
 import torch
 from torch import nn
 
+from ..errors import ConfigError
 from .blocks import CCWSequence, ConvBN, Stem, dw_conv_bn
 from .fusion import FUSIONS, build_fusion
 from .heads import HEADS, IterativeHead, build_head
@@ -42,21 +43,21 @@ class LiteHRNetConfig:
     def __post_init__(self) -> None:
         stages = len(self.num_modules)
         if len(self.widths) != stages + 1:
-            raise ValueError(f"widths {self.widths} must have one more entry than num_modules {self.num_modules}")
+            raise ConfigError(f"widths {self.widths} must have one more entry than num_modules {self.num_modules}")
         if len(self.reduce_ratios) != stages:
-            raise ValueError(f"reduce_ratios {self.reduce_ratios} needs one entry per stage ({stages})")
+            raise ConfigError(f"reduce_ratios {self.reduce_ratios} needs one entry per stage ({stages})")
         if any(w % 2 for w in self.widths) or self.stem_channels % 2:
-            raise ValueError("widths and stem_channels must be even (branches are split in halves)")
+            raise ConfigError("widths and stem_channels must be even (branches are split in halves)")
         if self.fusion not in FUSIONS:
-            raise ValueError(f"fusion must be one of {FUSIONS}, got {self.fusion!r}")
+            raise ConfigError(f"fusion must be one of {FUSIONS}, got {self.fusion!r}")
         if self.head not in HEADS:
-            raise ValueError(f"head must be one of {HEADS}, got {self.head!r}")
+            raise ConfigError(f"head must be one of {HEADS}, got {self.head!r}")
         if self.fusion == "scaf" and self.double_branch0:
-            raise ValueError("double_branch0 is a quirk of the convolutional fusion; SCAF has no branch-0 path")
+            raise ConfigError("double_branch0 is a quirk of the convolutional fusion; SCAF has no branch-0 path")
         if self.num_landmarks < 1:
-            raise ValueError(f"num_landmarks must be positive, got {self.num_landmarks}")
+            raise ConfigError(f"num_landmarks must be positive, got {self.num_landmarks}")
         if self.input_size % 32:
-            raise ValueError(f"input_size must be a multiple of 32 (4 halvings after stride 4), got {self.input_size}")
+            raise ConfigError(f"input_size must be a multiple of 32 (4 halvings after stride 4), got {self.input_size}")
 
     @property
     def quirk(self) -> bool:
@@ -70,7 +71,7 @@ class LiteHRNetConfig:
         known = {f.name for f in fields(cls)}
         unknown = set(d) - known
         if unknown:
-            raise ValueError(f"unknown model config keys: {sorted(unknown)}")
+            raise ConfigError(f"unknown model config keys: {sorted(unknown)}")
         tuples = {k: tuple(v) for k, v in d.items() if isinstance(v, list)}
         return cls(**{**d, **tuples})
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..errors import CheckpointError
+from ..errors import CheckpointError, ConfigError
 from ..hub import resolve
 from .litehrnet import LiteHRNet, LiteHRNetConfig
 
@@ -38,7 +38,7 @@ def load_pretrained(base: str, tag: str | None, num_landmarks: int | None = None
         raise CheckpointError(f"{full}: {e}") from None
     state = torch.load(path, map_location="cpu", weights_only=True)   # never unpickle code
     if overrides:
-        raise ValueError(f"{full}: architecture overrides {sorted(overrides)} do not fit pretrained weights")
+        raise ConfigError(f"{full}: architecture overrides {sorted(overrides)} do not fit pretrained weights")
     cfg = LiteHRNetConfig.from_dict(state["model_config"])
     if num_landmarks is None or num_landmarks == cfg.num_landmarks:
         model = LiteHRNet(cfg)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Callable
 
 from torch import nn
+from ..errors import UnknownNameError
 
 _BUILDERS: dict[str, Callable[..., nn.Module]] = {}
 
@@ -37,7 +38,7 @@ def create_model(name: str, pretrained: bool = False, num_landmarks: int | None 
     every tensor but the output layers comes from the weights (fine-tuning a new head)."""
     base, tag = split_tag(name)
     if base not in _BUILDERS:
-        raise KeyError(f"unknown model {base!r}; registered: {', '.join(list_models())}")
+        raise UnknownNameError(f"unknown model {base!r}; registered: {', '.join(list_models())}")
     if pretrained:
         from .pretrained import load_pretrained  # local: pretrained imports this module
         return load_pretrained(base, tag, num_landmarks=num_landmarks, **overrides)
