@@ -346,3 +346,39 @@ def test_shipped_configs_by_name(capsys, monkeypatch):
     assert default_threads(3) == 3 and default_threads(0) == 7 and default_threads(0, world=4) == 1
     monkeypatch.setattr("os.cpu_count", lambda: 1)
     assert default_threads(0) == 1
+
+
+def test_configs_inherit_from_a_base(tmp_path):
+    from litehrnet_plus import hub
+    from litehrnet_plus.cli import config_path
+    from litehrnet_plus.engine.config import load_config
+
+    (tmp_path / "parent.yaml").write_text("base: _base_300w\ntrain: {epochs: 7, lr: 0.001}\n")
+    (tmp_path / "child.yaml").write_text("base: parent.yaml\ntrain: {epochs: 3}\nmodel: {name: litehrnet_plus_30m}\n")
+    cfg = load_config(tmp_path / "child.yaml", ["train.batch_size=8"])
+    # own keys win, the parent's stay, the shipped base (by name) fills in the rest
+    assert (cfg.train.epochs, cfg.train.lr, cfg.train.batch_size) == (3, 0.001, 8)
+    assert cfg.train.milestones == [170, 200] and cfg.augment.rotation_deg == 90.0 and cfg.data.kind == "300w"
+    assert cfg.model.name == "litehrnet_plus_30m" and cfg.augment.scale_range == (0.75, 1.25)
+    (tmp_path / "a.yaml").write_text("base: b.yaml\n")
+    (tmp_path / "b.yaml").write_text("base: a.yaml\n")
+    with pytest.raises(ConfigError, match="loops back"):
+        load_config(tmp_path / "a.yaml")
+    (tmp_path / "c.yaml").write_text("base: nothing_here.yaml\n")
+    with pytest.raises(ConfigError, match="no such config file"):
+        load_config(tmp_path / "c.yaml")
+    with pytest.raises(ConfigError, match="codec.*multiple of stride"):
+        load_config(tmp_path / "child.yaml", ["codec.input_size=98"])
+    # a shipped model's config still says what its run used (the manifest's record)
+    tag = "litehrnet_plus_10m.300w"
+    if tag in hub.available():
+        recorded = hub.manifest(tag)["train_config"]
+        shipped = load_config(config_path("ship_litehrnet_plus_10m_300w")).to_dict()["train"]
+        assert {k: v for k, v in shipped.items() if k in recorded and k != "threads"} == \
+               {k: v for k, v in recorded.items() if k != "threads"}
+
+
+def test_training_needs_a_data_root(tmp_path):
+    cfg = config_from_dict({"out": str(tmp_path / "run")})
+    with pytest.raises(ConfigError, match="data.root is not set"):
+        train(cfg, progress=False, log=lambda *a: None)

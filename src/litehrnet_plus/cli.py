@@ -59,24 +59,6 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 # ----------------------------------------------------------------------------- train
-def _apply_sets(data: dict, sets: list[str]) -> dict:
-    """Apply `--set section.key=value` overrides (values parsed as YAML) to a config dict."""
-    import yaml
-
-    for item in sets:
-        key, sep, raw = item.partition("=")
-        if not sep:
-            raise UserError(f"--set expects section.key=value, got {item!r}")
-        node = data
-        parts = key.split(".")
-        for part in parts[:-1]:
-            node = node.setdefault(part, {})
-            if not isinstance(node, dict):
-                raise UserError(f"--set {key}: {part} is not a section")
-        node[parts[-1]] = yaml.safe_load(raw)
-    return data
-
-
 CONFIGS_DIR = Path(__file__).parent / "configs"
 
 
@@ -98,27 +80,18 @@ def cmd_configs(args: argparse.Namespace) -> int:
     if args.name:
         print(config_path(args.name).read_text(), end="")
         return 0
-    for p in sorted(CONFIGS_DIR.glob("*.yaml")):
+    for p in sorted(CONFIGS_DIR.glob("*.yaml"), key=lambda q: (q.stem.startswith("_"), q.stem)):
         first = next((ln.lstrip("# ").strip() for ln in p.read_text().splitlines() if ln.startswith("#")), "")
-        print(f"{p.stem:<40} {first}")
+        kind = "(base) " if p.stem.startswith("_") else ""
+        print(f"{p.stem:<40} {kind}{first}")
     return 0
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    import yaml
-
-    from .engine.config import config_from_dict
+    from .engine.config import load_config
     from .engine.train import train
-    from .errors import ConfigError
 
-    path = config_path(args.config)
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{path}: not valid YAML ({e})") from e
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping at the top level")
-    cfg = config_from_dict(_apply_sets(data, args.set or []), str(path))
+    cfg = load_config(config_path(args.config), args.set or [])
     if args.out:
         cfg.out = args.out
     result = train(cfg, resume=args.resume, overwrite=args.overwrite, progress=not args.quiet)

@@ -1,5 +1,11 @@
-"""Training configuration: a YAML file of four sections, checked strictly (unknown keys and
-wrong types are errors naming the file and the key)."""
+"""Training configuration: a YAML file of sections, checked strictly (unknown keys and wrong
+types are errors naming the file and the key). The `augment` and `codec` sections are the
+real `AugmentConfig` and `HeatmapCodec`, so their fields and checks exist once.
+
+A config may start from another with `base: FILE.yaml` (a path relative to the config, or the
+name of a shipped config), mmpose's `_base_` idea: the base's sections are merged key by key
+with the config's own, which win; `base` chains, and a cycle is an error.
+"""
 from __future__ import annotations
 
 import types
@@ -7,43 +13,32 @@ import typing
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 
+from ..card import DEFAULT_CROP_SCALE
+from ..codec import HeatmapCodec
+from ..data.transforms import AugmentConfig
 from ..errors import ConfigError
+from .losses import LOSSES
+
+SCHEDULES = ("step", "cosine")
+DATA_KINDS = ("300w", "wflw", "csv", "pts")
 
 
 @dataclass
 class DataSource:
     kind: str = "300w"                 # 300w | wflw | csv | pts
-    root: str = "../shared/data/300w"
+    root: str = ""                     # required
     subset: str | None = None
 
 
 @dataclass
 class DataConfig:
     kind: str = "300w"
-    root: str = "../shared/data/300w"
+    root: str = ""                     # required: where the dataset is (no default location)
     train: str = "train"               # split / folder(s) for training
     val: str | None = "lfpw/testset"   # held-out split for validation NME
     extra: list[DataSource] = field(default_factory=list)   # more training sources
     num_landmarks: int = 68
-    crop_scale: float = 1.25           # crop side / longer side of the tight landmark box
-
-
-@dataclass
-class AugmentSection:
-    flip_prob: float = 0.5
-    scale_range: list[float] = field(default_factory=lambda: [0.75, 1.25])
-    rotation_deg: float = 30.0
-    rotation_prob: float = 1.0
-    shift: float = 0.05
-    color: float = 0.2
-
-
-@dataclass
-class CodecSection:
-    input_size: int = 96
-    stride: int = 4
-    sigma: float = 1.0
-    refine: str = "dark"
+    crop_scale: float = DEFAULT_CROP_SCALE   # crop side / longer side of the tight landmark box
 
 
 @dataclass
@@ -80,13 +75,20 @@ class ModelSection:
 class TrainConfig:
     model: ModelSection = field(default_factory=ModelSection)
     data: DataConfig = field(default_factory=DataConfig)
-    augment: AugmentSection = field(default_factory=AugmentSection)
-    codec: CodecSection = field(default_factory=CodecSection)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    codec: HeatmapCodec = field(default_factory=HeatmapCodec)
     train: TrainSection = field(default_factory=TrainSection)
     out: str = "runs/default"
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """Plain YAML/JSON types (tuples as lists)."""
+        def plain(v):
+            if isinstance(v, (list, tuple)):
+                return [plain(x) for x in v]
+            if isinstance(v, dict):
+                return {k: plain(x) for k, x in v.items()}
+            return v
+        return plain(asdict(self))
 
 
 def _check(value, tp, where: str):
@@ -109,6 +111,11 @@ def _check(value, tp, where: str):
             raise ConfigError(f"{where}: expected a list, got {type(value).__name__} {value!r}")
         (item,) = typing.get_args(tp)
         return [_check(v, item, f"{where}[{i}]") for i, v in enumerate(value)]
+    if origin is tuple:
+        items = typing.get_args(tp)
+        if not isinstance(value, (list, tuple)) or len(value) != len(items):
+            raise ConfigError(f"{where}: expected a list of {len(items)} values, got {value!r}")
+        return tuple(_check(v, t, f"{where}[{i}]") for i, (v, t) in enumerate(zip(value, items)))
     if origin is dict or tp is dict:
         if not isinstance(value, dict):
             raise ConfigError(f"{where}: expected a mapping, got {type(value).__name__}")
@@ -142,7 +149,10 @@ def _build(cls, data, where: str):
             kwargs[f.name] = _check(data[f.name], hints[f.name], f"{where}.{f.name}" if where else f.name)
         elif f.default is MISSING and f.default_factory is MISSING:
             raise ConfigError(f"{where}: missing key {f.name!r}")
-    return cls(**kwargs)
+    try:
+        return cls(**kwargs)
+    except ValueError as e:             # the dataclass's own checks (HeatmapCodec, ...)
+        raise ConfigError(f"{where}: {e}") from None
 
 
 def config_from_dict(data: dict, source: str = "config") -> TrainConfig:
@@ -151,29 +161,78 @@ def config_from_dict(data: dict, source: str = "config") -> TrainConfig:
     return cfg
 
 
-def load_config(path: str | Path) -> TrainConfig:
+def load_config_data(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict:
+    """The YAML mapping of a config with its `base` chain merged in (see the module doc)."""
     import yaml
 
     p = Path(path)
     if not p.is_file():
         raise ConfigError(f"{p}: no such config file")
+    if p.resolve() in _seen:
+        raise ConfigError(f"{p}: `base` chain loops back to this file")
     try:
         data = yaml.safe_load(p.read_text()) or {}
     except yaml.YAMLError as e:
-        raise ConfigError(f"{p}: not valid YAML ({e})") from e
-    return config_from_dict(data, str(p))
+        raise ConfigError(f"{p}: not valid YAML ({e})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{p}: expected a mapping at the top level")
+    base = data.pop("base", None)
+    if base is None:
+        return data
+    if not isinstance(base, str):
+        raise ConfigError(f"{p}: base must be a file name, got {base!r}")
+    candidate = p.parent / base
+    if not candidate.is_file():
+        shipped = Path(__file__).resolve().parents[1] / "configs" / (base if base.endswith(".yaml") else f"{base}.yaml")
+        candidate = shipped if shipped.is_file() else candidate
+    return merge(load_config_data(candidate, _seen + (p.resolve(),)), data)
+
+
+def merge(base: dict, own: dict) -> dict:
+    """`own` over `base`, section by section (mappings merge, anything else is replaced)."""
+    out = dict(base)
+    for key, value in own.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict) and key != "overrides":
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def apply_sets(data: dict, sets: list[str]) -> dict:
+    """`--set section.key=value` overrides (values parsed as YAML) on a config mapping."""
+    import yaml
+
+    for item in sets:
+        key, sep, raw = item.partition("=")
+        if not sep:
+            raise ConfigError(f"--set expects section.key=value, got {item!r}")
+        node = data
+        parts = key.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"--set {key}: {part} is not a section")
+        node[parts[-1]] = yaml.safe_load(raw)
+    return data
+
+
+def load_config(path: str | Path, sets: list[str] | None = None) -> TrainConfig:
+    return config_from_dict(apply_sets(load_config_data(path), sets or []), str(path))
 
 
 def _validate(cfg: TrainConfig, source: str) -> None:
     t = cfg.train
-    if t.loss not in ("bce", "mse"):
-        raise ConfigError(f"{source}: train.loss must be 'bce' or 'mse', got {t.loss!r}")
-    if t.schedule not in ("step", "cosine"):
-        raise ConfigError(f"{source}: train.schedule must be 'step' or 'cosine', got {t.schedule!r}")
+    if t.loss not in LOSSES:
+        raise ConfigError(f"{source}: train.loss must be one of {LOSSES}, got {t.loss!r}")
+    if t.schedule not in SCHEDULES:
+        raise ConfigError(f"{source}: train.schedule must be one of {SCHEDULES}, got {t.schedule!r}")
+    for src in [cfg.data, *cfg.data.extra]:
+        if src.kind not in DATA_KINDS:
+            raise ConfigError(f"{source}: data kind must be one of {DATA_KINDS}, got {src.kind!r}")
     for name in ("lr", "batch_size", "epochs", "val_every"):
         if getattr(t, name) <= 0:
             raise ConfigError(f"{source}: train.{name} must be positive")
-    if len(cfg.augment.scale_range) != 2:
-        raise ConfigError(f"{source}: augment.scale_range must be [low, high]")
-    if cfg.codec.refine not in ("dark", "quarter", "none"):
-        raise ConfigError(f"{source}: codec.refine must be dark, quarter or none")
+    lo, hi = cfg.augment.scale_range
+    if not 0 < lo <= hi:
+        raise ConfigError(f"{source}: augment.scale_range must be [low, high] with 0 < low <= high")

@@ -25,7 +25,6 @@ from tqdm import tqdm
 from ..card import ModelCard
 from ..codec import HeatmapCodec
 from ..data.formats import load_dataset
-from ..data.transforms import AugmentConfig
 from ..errors import CheckpointError, ConfigError
 from ..fileio import atomic_write_bytes, atomic_write_text
 from ..models import create_model
@@ -137,6 +136,10 @@ def train(cfg: TrainConfig, resume: bool = False, overwrite: bool = False, progr
           log=print) -> dict:
     """Run (or resume) training; returns the final summary. Writes into cfg.out:
     config.yaml, log.csv, last.pt, best.pt."""
+    missing = [f"data.extra[{i}].root" for i, e in enumerate(cfg.data.extra) if not e.root]
+    if not cfg.data.root or missing:
+        raise ConfigError(f"{(['data.root'] if not cfg.data.root else missing)[0]} is not set: say where the "
+                          "dataset is (in the config, or --set data.root=DIR)")
     dd = _Dist()
     out = Path(cfg.out)
     t = cfg.train
@@ -148,11 +151,8 @@ def train(cfg: TrainConfig, resume: bool = False, overwrite: bool = False, progr
             save_config(cfg, out / "config.yaml")
         dd.barrier()
 
-        codec = HeatmapCodec(**asdict(cfg.codec))
+        codec, aug = cfg.codec, cfg.augment
         scheme = scheme_for(cfg.data.num_landmarks)
-        aug = AugmentConfig(flip_prob=cfg.augment.flip_prob, scale_range=tuple(cfg.augment.scale_range),
-                            rotation_deg=cfg.augment.rotation_deg, rotation_prob=cfg.augment.rotation_prob,
-                            shift=cfg.augment.shift, color=cfg.augment.color)
         train_samples, val_samples = build_datasets(cfg, warn=log if dd.main else (lambda *_: None))
         ds = LandmarkDataset(train_samples, codec, scheme, aug, cfg.data.crop_scale, t.seed)
 
