@@ -168,7 +168,7 @@ def test_bench_writes_a_report_with_ratios(random_model, random_onnx, tmp_path, 
     deploy = export_deploy(random_model, tmp_path / "deploy.onnx",
                            card=ModelCard(model="litehrnet_plus_10m", num_landmarks=68))
     out = tmp_path / "speed.json"
-    rc = main(["bench", "--model", str(random_onnx), str(deploy), "--batch", "1,2", "--threads", "1",
+    rc = main(["bench", "--model", str(random_onnx), str(deploy), "--batch-size", "1,2", "--threads", "1",
                "--seconds", "0.05", "--rounds", "2", "--no-dlib", "--note", "test", "--json", str(out)])
     assert rc == 0
     report = json.loads(out.read_text())
@@ -188,7 +188,7 @@ def test_bench_writes_a_report_with_ratios(random_model, random_onnx, tmp_path, 
 def test_bench_exports_registered_names_and_times_pytorch(tmp_path):
     out = tmp_path / "speed.json"
     rc = main(["bench", "--model", "litehrnet_baseline", "--graphs", "deploy", "--backend", "onnxruntime,pytorch",
-               "--batch", "1", "--threads", "1", "--seconds", "0.05", "--rounds", "1", "--no-dlib",
+               "--batch-size", "1", "--threads", "1", "--seconds", "0.05", "--rounds", "1", "--no-dlib",
                "--json", str(out)])
     assert rc == 0
     rows = json.loads(out.read_text())["rows"]

@@ -235,7 +235,7 @@ def test_evaluate_cli_on_wflw_partial_reports_every_attribute(tmp_path):
 
     root = DATA / "wflw-partial"
     onnx = tmp_path / "r98.onnx"
-    assert _cli("export", "litehrnet_plus_10m", str(onnx), "--landmarks", "98", "--graph", "plain").returncode == 0
+    assert _cli("export", "--model", "litehrnet_plus_10m", str(onnx), "--landmarks", "98", "--graph", "plain").returncode == 0
     report = tmp_path / "wflw.json"
     proc = _cli("evaluate", "--model", str(onnx), "--dataset", "wflw", "--root", str(root), "--json", str(report),
                 "--threads", "1")

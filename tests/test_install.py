@@ -85,7 +85,7 @@ def test_base_install_subcommands_name_their_extra(base_venv, tmp_path):
     """Subcommands that need PyTorch or YAML end in one line naming the extra, no traceback."""
     cfg = tmp_path / "c.yaml"
     cfg.write_text("model:\n  name: litehrnet_plus_10m\n")
-    for args in (["flops", "litehrnet_plus_10m"], ["export", "litehrnet_plus_10m", tmp_path / "m.onnx"],
+    for args in (["flops", "--model", "litehrnet_plus_10m"], ["export", "--model", "litehrnet_plus_10m", tmp_path / "m.onnx"],
                  ["train", cfg], ["bench", "--model", "litehrnet_plus_10m"],
                  ["evaluate", "--model", "litehrnet_plus_10m.300w", "--backend", "pytorch", "--dataset", "300w",
                   "--root", tmp_path, "--subset", "x"]):

@@ -239,10 +239,10 @@ def test_flops_command_writes_table_json_and_chart(tmp_path, capsys):
     from litehrnet_plus.cli import main
 
     js, png = tmp_path / "f.json", tmp_path / "f.png"
-    assert main(["flops", "litehrnet_baseline", "--landmarks", "98", "--json", str(js), "--plot", str(png)]) == 0
+    assert main(["flops", "--model", "litehrnet_baseline", "--landmarks", "98", "--json", str(js), "--plot", str(png)]) == 0
     table = capsys.readouterr().out
     assert "| litehrnet_baseline | 0.657 | 33.61 | 30.09 |" in table
     data = json.loads(js.read_text())["litehrnet_baseline"]
     assert data["flops"] == 33_614_408 and set(data["blocks"]) == {"stem", "transition", "ccw", "fusion", "head"}
     assert png.read_bytes()[:4] == b"\x89PNG"
-    assert main(["flops", "litehrnet_baseline", "--json", str(js)]) == 2    # exists: needs --overwrite
+    assert main(["flops", "--model", "litehrnet_baseline", "--json", str(js)]) == 2    # exists: needs --overwrite

@@ -23,7 +23,7 @@ def cmd_flops(args: argparse.Namespace) -> int:
     from .engine.report import complexity_table, plot_complexity
     from .models import count_complexity, create_model, list_models
 
-    names = list_models() if args.name == "all" else [args.name]
+    names = list_models() if args.model == "all" else [args.model]
     rows = []
     for name in names:
         model = create_model(name, num_landmarks=args.landmarks)
@@ -236,7 +236,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         export = None
         if any(Path(m).suffix.lower() != ".onnx" for m in models):
             from .engine.bench import export_graphs as export   # PyTorch: names, tags, checkpoints
-        report = run_bench(models, args.batch, args.threads, split(args.backend), split(args.graphs),
+        report = run_bench(models, args.batch_size, args.threads, split(args.backend), split(args.graphs),
                            seconds=args.seconds, rounds=args.rounds, crops_folder=args.crops,
                            calibration=args.calibration, use_dlib=not args.no_dlib, note=args.note,
                            levels=split(args.ort_level), profile=args.profile, keep=args.keep_graphs, log=log,
@@ -262,7 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     f = sub.add_parser("flops", help="parameters and FLOPs per block (paper convention and plain MACs)")
-    f.add_argument("name", help="registered model name, or 'all'")
+    f.add_argument("--model", required=True, help="registered model name, or 'all'")
     f.add_argument("--landmarks", type=int, default=98, help="number of landmarks K (paper: 98)")
     f.add_argument("--input-size", type=int, default=96)
     f.add_argument("--json", help="write the figures as JSON")
@@ -271,7 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
     f.set_defaults(func=cmd_flops)
 
     e = sub.add_parser("export", help="export a model or checkpoint to ONNX")
-    e.add_argument("model", help="registered name (random init), pretrained tag, or checkpoint .pt")
+    e.add_argument("--model", required=True, help="registered name (random init), shipped tag, or checkpoint .pt")
     e.add_argument("output", help="output .onnx path")
     e.add_argument("--landmarks", type=int, default=None)
     e.add_argument("--input-size", type=int, default=None)
@@ -338,7 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
     bn.add_argument("--model", nargs="+", action="extend",
                     help="registered name (random weights), shipped tag, checkpoint .pt or .onnx file "
                          "(default: litehrnet_plus_10m litehrnet_plus_30m)")
-    bn.add_argument("--batch", type=_ints, default=[1, 64], help="batch sizes, e.g. 1,64")
+    bn.add_argument("--batch-size", type=_ints, default=[1, 64], help="batch sizes, e.g. 1,64")
     bn.add_argument("--threads", type=_ints, default=[1, 2], help="ONNX Runtime / torch threads, e.g. 1,2")
     bn.add_argument("--backend", default="onnxruntime", help="comma-separated: onnxruntime, pytorch")
     bn.add_argument("--graphs", default="plain,deploy",

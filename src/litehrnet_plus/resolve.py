@@ -45,7 +45,7 @@ class ModelSpec:
                                   f"({', '.join(hub.available()) or 'none shipped'}) or a model file")
         if want == "onnx":
             raise CheckpointError(f"{self.path}: a PyTorch checkpoint; export it to ONNX first "
-                                  f"(litehrnet-plus export {self.path} model.onnx) or use the PyTorch backend")
+                                  f"(litehrnet-plus export --model {self.path} model.onnx) or use the PyTorch backend")
         raise CheckpointError(f"{self.path}: an ONNX file holds no PyTorch weights; pass the checkpoint (.pt)")
 
 
