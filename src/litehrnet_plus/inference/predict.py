@@ -47,6 +47,16 @@ class Report:
     faces: int = 0
     failures: list[dict] = field(default_factory=list)
     interrupted: str | None = None   # "SIGINT" / "SIGTERM" when the run was stopped
+    error: str | None = None         # an unexpected error that ended the run (it is re-raised)
+
+    def fail(self, file: str, error: str, writer: "ResultsWriter | None") -> None:
+        self.failures.append({"file": file, "error": error})
+        if writer:
+            writer.fail(file, error)
+
+    def ended(self) -> str | bool:
+        """How the run ended, for the results file: False when it ran to its end."""
+        return self.interrupted or self.error or False
 
 
 class Interrupted(Exception):
@@ -94,8 +104,19 @@ def _shielded() -> Iterator[None]:
             signal.signal(s, h)
 
 
-def _interruption(e: BaseException) -> str:
-    return e.name if isinstance(e, Interrupted) else "SIGINT"
+@contextlib.contextmanager
+def _recording_end(report: Report) -> Iterator[None]:
+    """Ctrl-C or SIGTERM ends the block quietly, noted in the report; any other error is noted
+    and goes on up (the caller's `finally` closes the outputs either way)."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        report.interrupted = "SIGINT"
+    except Interrupted as e:
+        report.interrupted = e.name
+    except BaseException as e:
+        report.error = f"error: {e}"
+        raise
 
 
 def input_kind(text: str) -> str:
@@ -201,39 +222,32 @@ def run_images(lm: FaceLandmarker, source: Path, opts: Options) -> Report:
     _refuse_existing(outs + ([opts.json] if opts.json else []), opts.overwrite)
     report = Report()
     writer = _writer(opts, _header(lm, opts), "images")
-    error: BaseException | None = None
     try:
-        for i, f in enumerate(tqdm(files, desc="predict", unit="img", disable=not folder, file=sys.stderr)):
-            name = rel[i].as_posix() if folder else str(f)
-            try:
-                image = read_image(f)
-                faces = lm.detect(image, max_faces=opts.max_faces)
-                if outs:
-                    atomic_write_bytes(check_writable(outs[i], opts.overwrite),
-                                       _encode(outs[i], draw_faces(image, faces, lm.model.scheme, opts.boxes)))
-                if opts.show:
-                    cv2.imshow("litehrnet-plus", draw_faces(image, faces, lm.model.scheme, opts.boxes))
-                    cv2.waitKey(0 if not folder else 500)
-            except (UserError, ValueError, OSError) as e:
-                if not folder:
-                    raise   # one image: its error is the run's error
-                report.failures.append({"file": name, "error": str(e)})
+        with _recording_end(report):
+            for i, f in enumerate(tqdm(files, desc="predict", unit="img", disable=not folder, file=sys.stderr)):
+                name = rel[i].as_posix() if folder else str(f)
+                try:
+                    image = read_image(f)
+                    faces = lm.detect(image, max_faces=opts.max_faces)
+                    if outs:
+                        atomic_write_bytes(check_writable(outs[i], opts.overwrite),
+                                           _encode(outs[i], draw_faces(image, faces, lm.model.scheme, opts.boxes)))
+                    if opts.show:
+                        cv2.imshow("litehrnet-plus", draw_faces(image, faces, lm.model.scheme, opts.boxes))
+                        cv2.waitKey(0 if not folder else 500)
+                except (UserError, ValueError, OSError) as e:
+                    if not folder:
+                        raise   # one image: its error is the run's error
+                    report.fail(name, str(e), writer)
+                    continue
                 if writer:
-                    writer.fail(name, str(e))
-                continue
-            if writer:
-                writer.add(image_entry(name, image.shape, faces))
-            report.processed += 1
-            report.faces += len(faces)
-    except (KeyboardInterrupt, Interrupted) as e:
-        report.interrupted = _interruption(e)
-    except BaseException as e:
-        error = e
-        raise
+                    writer.add(image_entry(name, image.shape, faces))
+                report.processed += 1
+                report.faces += len(faces)
     finally:
         if writer:
             with _shielded():
-                writer.close(interrupted=report.interrupted or (f"error: {error}" if error else False))
+                writer.close(interrupted=report.ended())
     return report
 
 
@@ -272,7 +286,7 @@ def run_video(lm: FaceLandmarker, source: str | int, opts: Options, tracker: Fac
         _refuse_inputs(planned, [Path(source)])
     _refuse_existing(planned, opts.overwrite)
     tracker = tracker or FaceTracker(lm, max_faces=opts.max_faces)
-    report, vwriter, error = Report(), None, None
+    report, vwriter = Report(), None
     try:
         writer = _writer(opts, _header(lm, opts, video=video.name, fps=round(video.fps, 3),
                                        track_threshold=round(float(tracker.threshold), 4)), "frames")
@@ -281,45 +295,36 @@ def run_video(lm: FaceLandmarker, source: str | int, opts: Options, tracker: Fac
         raise
     bar = tqdm(total=video.frame_count or None, desc="predict", unit="frame", file=sys.stderr)
     try:
-        for index, t, frame in video.frames():
-            try:
-                faces = tracker.update(frame, t)
-            except (UserError, ValueError) as e:
-                report.failures.append({"file": f"{video.name} frame {index}", "error": str(e)})
+        with _recording_end(report):
+            for index, t, frame in video.frames():
+                try:
+                    faces = tracker.update(frame, t)
+                except (UserError, ValueError) as e:
+                    report.fail(f"{video.name} frame {index}", str(e), writer)
+                    tracker.reset()
+                    bar.update(1)
+                    continue
                 if writer:
-                    writer.fail(f"{video.name} frame {index}", str(e))
-                tracker.reset()
+                    writer.add(frame_entry(index, frame.shape, faces, t))
+                report.processed += 1
+                report.faces += len(faces)
                 bar.update(1)
-                continue
-            if writer:
-                writer.add(frame_entry(index, frame.shape, faces, t))
-            report.processed += 1
-            report.faces += len(faces)
-            bar.update(1)
-            bar.set_postfix(faces=len(faces), refresh=False)
-            overlay = draw_faces(frame, faces, lm.model.scheme, opts.boxes) if (out_video or opts.show) else None
-            if out_video is not None:
-                if vwriter is None:
-                    check_writable(out_video, opts.overwrite)
-                    vwriter = _VideoWriter(out_video, video.fps, (frame.shape[1], frame.shape[0]))
-                vwriter.write(overlay)
-            if opts.show:
-                cv2.imshow("litehrnet-plus", overlay)
-                if cv2.waitKey(1) & 0xFF in (27, ord("q")):
-                    break
-        if video.frame_count and report.processed + len(report.failures) < video.frame_count - 1:
-            msg = (f"stream ended after {report.processed} of {video.frame_count} frames "
-                   "(corrupt or truncated video)")
-            report.failures.append({"file": video.name, "error": msg})
-            if writer:
-                writer.fail(video.name, msg)
-        if report.processed == 0:
-            raise VideoReadError(f"{video.name}: no frame could be decoded")
-    except (KeyboardInterrupt, Interrupted) as e:
-        report.interrupted = _interruption(e)
-    except BaseException as e:
-        error = e
-        raise
+                bar.set_postfix(faces=len(faces), refresh=False)
+                overlay = draw_faces(frame, faces, lm.model.scheme, opts.boxes) if (out_video or opts.show) else None
+                if out_video is not None:
+                    if vwriter is None:
+                        check_writable(out_video, opts.overwrite)
+                        vwriter = _VideoWriter(out_video, video.fps, (frame.shape[1], frame.shape[0]))
+                    vwriter.write(overlay)
+                if opts.show:
+                    cv2.imshow("litehrnet-plus", overlay)
+                    if cv2.waitKey(1) & 0xFF in (27, ord("q")):
+                        break
+            if video.frame_count and report.processed + len(report.failures) < video.frame_count - 1:
+                report.fail(video.name, f"stream ended after {report.processed} of {video.frame_count} frames "
+                            "(corrupt or truncated video)", writer)
+            if report.processed == 0:
+                raise VideoReadError(f"{video.name}: no frame could be decoded")
     finally:
         with _shielded():
             bar.close()
@@ -327,6 +332,5 @@ def run_video(lm: FaceLandmarker, source: str | int, opts: Options, tracker: Fac
             if vwriter is not None:
                 vwriter.close()
             if writer:
-                writer.close(interrupted=report.interrupted or (f"error: {error}" if error else False),
-                             detector_runs=tracker.detector_runs)
+                writer.close(interrupted=report.ended(), detector_runs=tracker.detector_runs)
     return report
