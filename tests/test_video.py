@@ -184,3 +184,35 @@ def test_trained_model_redetects_after_cut():
     faces = tr.update(b, 5 / 30)
     assert tr.detector_runs == runs + 1 and faces
     assert min((f.box[0] + f.box[2]) / 2 for f in faces) > 320
+
+
+def test_measured_constants_come_from_the_tools_records():
+    """inference/calibration.json (what the package uses) holds what the tools measured:
+    the detector calibrations of benchmarks/detector_calibration.json and the tracking
+    threshold of benchmarks/tracking_threshold.json."""
+    import json
+
+    from conftest import ROOT
+    from litehrnet_plus.inference import detector, video
+
+    record = json.loads((ROOT / "benchmarks" / "detector_calibration.json").read_text())
+    for name, entry in record.items():
+        cal = detector.CALIBRATIONS[name]
+        assert (cal.dx, cal.dy, cal.sw, cal.sh) == tuple(entry["calibration"][k] for k in ("dx", "dy", "sw", "sh"))
+    tracking = json.loads((ROOT / "benchmarks" / "tracking_threshold.json").read_text())
+    assert video.TRACK_THRESHOLD == tracking["threshold"]
+
+
+def test_calibration_install_writes_the_file(tmp_path):
+    import json
+    import shutil
+
+    from litehrnet_plus.inference import calibration
+
+    copy = tmp_path / "calibration.json"
+    shutil.copy(calibration.CALIBRATION_FILE, copy)
+    calibration.install("detectors", "mine", {"dx": 0.1, "dy": 0.2, "sw": 1.0, "sh": 1.1}, path=copy)
+    calibration.install("tracking", None, {"threshold": 0.42}, path=copy)
+    data = json.loads(copy.read_text())
+    assert data["detectors"]["mine"]["sh"] == 1.1 and data["tracking"]["threshold"] == 0.42
+    assert data["tracking"]["one_euro"]["beta"] == 100.0          # the rest is kept

@@ -11,7 +11,8 @@ Then report, on lfpw/testset (never used for fitting), the calibrated IoU and ce
     .venv-mediapipe/bin/python tools/calibrate_detectors.py --detectors mediapipe haar \
         --json benchmarks/detector_calibration.json --update     # OpenCV 4 + numpy<2 venv
 
-Paste the printed constants into CALIBRATIONS in src/litehrnet_plus/inference/detector.py.
+--install writes the fitted calibrations into src/litehrnet_plus/inference/calibration.json,
+where the package reads them.
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from groundtruth import write_results, DATA, TEST_300W, TRAIN_300W, faces_300w, iou, nearest  # noqa: E402
 
 from litehrnet_plus.data.images import read_image  # noqa: E402
+from litehrnet_plus.inference.calibration import install  # noqa: E402
 from litehrnet_plus.inference.detector import BoxCalibration, get_raw_detector  # noqa: E402
 
 
@@ -80,6 +82,8 @@ def main() -> int:
     ap.add_argument("--limit", type=int, default=0, help="use only the first N training images (quick check)")
     ap.add_argument("--json", type=Path, help="write the results as JSON")
     ap.add_argument("--update", action="store_true", help="add to / replace entries of an existing --json")
+    ap.add_argument("--install", action="store_true",
+                    help="write the calibrations into the package's inference/calibration.json")
     args = ap.parse_args()
     train = faces_300w(TRAIN_300W, args.data)
     test = faces_300w(TEST_300W, args.data)
@@ -92,7 +96,9 @@ def main() -> int:
         res = {"calibration": cal.__dict__, "fit_300w_train": fit_info, "lfpw_testset": evaluate(raw, cal, test)}
         results[name] = res
         print(f"{name}: {json.dumps(res)}")
-        print(f'    "{name}": BoxCalibration(dx={cal.dx}, dy={cal.dy}, sw={cal.sw}, sh={cal.sh}),')
+        if args.install:
+            install("detectors", name, {**cal.__dict__, "measured_by": "tools/calibrate_detectors.py --detectors "
+                                        f"{name} --json {args.json} --install"})
     if args.json:
         write_results(args.json, results, args.update)
     return 0

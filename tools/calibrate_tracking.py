@@ -70,6 +70,9 @@ def main() -> int:
     ap.add_argument("--every", type=int, default=5, help="use every N-th training image (default 5: ~400 faces)")
     ap.add_argument("--json", type=Path)
     ap.add_argument("--overwrite", action="store_true")
+    ap.add_argument("--install", action="store_true",
+                    help="make this the package's default threshold (inference/calibration.json), for models "
+                         "whose card carries none")
     args = ap.parse_args()
     model = OnnxHeatmapModel(args.model)
     rng = np.random.default_rng(0)
@@ -92,6 +95,11 @@ def main() -> int:
     print(json.dumps(res, indent=1))
     if args.json:
         atomic_write_json(check_writable(args.json, args.overwrite), res)
+    if args.install:
+        from litehrnet_plus.inference.calibration import install
+        install("tracking", None, {"threshold": t, "model": str(args.model),
+                                   "measured_by": f"tools/calibrate_tracking.py --model {args.model} --json {args.json} "
+                                                  "--install"})
     return 0
 
 

@@ -8,6 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
+from litehrnet_plus.data.formats import load_300w, load_wflw
+from litehrnet_plus.data.transforms import box_iou as iou  # noqa: F401  (the tools' name for it)
+
 
 def write_results(path: Path, results: dict, update: bool) -> None:
     """Write a tool's JSON results; with update, merge into the existing file's entries."""
@@ -19,54 +22,20 @@ def write_results(path: Path, results: dict, update: bool) -> None:
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 TRAIN_300W = ("300w/afw", "300w/helen/trainset", "300w/lfpw/trainset")
 TEST_300W = ("300w/lfpw/testset",)
-WFLW_LIST = "wflw-partial/WFLW_annotations/list_98pt_rect_attr_train_test/list_98pt_rect_attr_test.txt"
-
-
-def read_pts(path: Path) -> np.ndarray:
-    """iBUG .pts -> (K,2) float32, 0-based (the files are 1-based)."""
-    lines = path.read_text().splitlines()
-    start = lines.index("{") + 1
-    end = lines.index("}", start)
-    return np.array([[float(v) for v in ln.split()] for ln in lines[start:end]], dtype=np.float32) - 1.0
-
-
-def tight_box(pts: np.ndarray) -> np.ndarray:
-    return np.concatenate([pts.min(axis=0), pts.max(axis=0)]).astype(np.float64)
 
 
 def faces_300w(folders: tuple[str, ...], root: Path = DATA) -> list[tuple[Path, np.ndarray]]:
-    """(image, (F,4) tight landmark boxes) for each image of the 300-W folders."""
-    out = []
-    for folder in folders:
-        for pts in sorted((root / folder).glob("*.pts")):
-            img = next((pts.with_suffix(e) for e in (".jpg", ".png") if pts.with_suffix(e).exists()), None)
-            if img is not None:
-                out.append((img, tight_box(read_pts(pts))[None]))
-    return out
+    """(image, (1,4) tight landmark box) for each face of the 300-W folders."""
+    return [(s.image_path, s.box[None].astype(np.float64))
+            for folder in folders for s in load_300w(root / "300w", folder.removeprefix("300w/"))]
 
 
 def faces_wflw(root: Path = DATA) -> list[tuple[Path, np.ndarray]]:
     """(image, (F,4) tight boxes of the 98 landmarks) per WFLW image, several faces per image."""
-    by_image: dict[str, list[np.ndarray]] = defaultdict(list)
-    for line in (root / WFLW_LIST).read_text().splitlines():
-        parts = line.split()
-        if len(parts) != 196 + 4 + 6 + 1:
-            continue
-        pts = np.array(parts[:196], dtype=np.float64).reshape(98, 2)
-        by_image[parts[-1]].append(tight_box(pts))
-    images = root / "wflw-partial" / "WFLW_images"
-    return [(images / name, np.stack(boxes)) for name, boxes in sorted(by_image.items())]
-
-
-def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU of every box in a (N,4) with every box in b (M,4) -> (N,M)."""
-    a = np.asarray(a, dtype=np.float64).reshape(-1, 4)[:, None]
-    b = np.asarray(b, dtype=np.float64).reshape(-1, 4)[None]
-    w = np.clip(np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]), 0, None)
-    h = np.clip(np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1]), 0, None)
-    inter = w * h
-    area = lambda x: (x[..., 2] - x[..., 0]) * (x[..., 3] - x[..., 1])  # noqa: E731
-    return inter / np.maximum(area(a) + area(b) - inter, 1e-9)
+    by_image: dict[Path, list[np.ndarray]] = defaultdict(list)
+    for s in load_wflw(root / "wflw-partial", "test"):
+        by_image[s.image_path].append(s.box.astype(np.float64))
+    return [(image, np.stack(boxes)) for image, boxes in sorted(by_image.items())]
 
 
 def nearest(gt: np.ndarray, boxes: np.ndarray, max_dist: float = 0.35) -> int | None:

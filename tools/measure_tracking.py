@@ -32,7 +32,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from groundtruth import DATA, read_pts  # noqa: E402
+from groundtruth import DATA  # noqa: E402
+from litehrnet_plus.data.formats import read_pts  # noqa: E402
 from make_test_video import cut_frames, pan_frames, still_frames, write_video  # noqa: E402
 
 from litehrnet_plus.data.images import read_image  # noqa: E402

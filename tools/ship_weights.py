@@ -4,7 +4,7 @@
 ONNX file), plus a CED plot in docs/. Ship the final epoch (`last.pt`): `best.pt` is chosen by
 the validation NME, which is the test set here.
 
-Run: .venv/bin/python tools/ship_weights.py runs/ship_litehrnet_plus_30m_300w/last.pt litehrnet_plus_30m.300w --track-threshold 0.53
+Run: python tools/ship_weights.py runs/ship_litehrnet_plus_30m_300w/last.pt litehrnet_plus_30m.300w --track-threshold benchmarks/tracking_threshold_litehrnet_plus_30m.json
 """
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ import io
 import json
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from litehrnet_plus.data.formats import load_300w
@@ -38,8 +37,9 @@ def main() -> None:
     p.add_argument("--root", default="../shared/data/300w")
     p.add_argument("--test", default="lfpw/testset")
     p.add_argument("--out", default=str(WEIGHTS_DIR))
-    p.add_argument("--track-threshold", type=float, default=None,
-                   help="video tracking confidence threshold measured by tools/calibrate_tracking.py")
+    p.add_argument("--track-threshold", type=Path, default=None,
+                   help="the JSON that tools/calibrate_tracking.py --json wrote for this model (its threshold "
+                        "goes into the model card)")
     a = p.parse_args()
 
     state = load_checkpoint(a.checkpoint)
@@ -48,7 +48,8 @@ def main() -> None:
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     card = card_of(state, a.checkpoint)
-    card = card.with_(tag=a.tag, track_threshold=a.track_threshold,
+    threshold = json.loads(a.track_threshold.read_text())["threshold"] if a.track_threshold else None
+    card = card.with_(tag=a.tag, track_threshold=threshold,
                       training={k_: v for k_, v in card.training.items() if k_ != "metrics"})
 
     weights = {"format": state["format"], "model_name": state["model_name"], "model_config": state["model_config"],
@@ -84,7 +85,7 @@ def main() -> None:
                                   f"--root {a.root} --subset {a.test}",
                        "flip_test": {"nme": flip.all["nme"], "fr@0.10": flip.all["fr@0.10"],
                                      "auc@0.10": flip.all["auc@0.10"]}},
-        "track_threshold": a.track_threshold,
+        "track_threshold": threshold,
         "license": "trained on 300-W: non-commercial research use only",
         "files": {"onnx": f"{a.tag}.onnx", "pytorch": f"{a.tag}.pt"},
         "onnx_graph": "deploy",

@@ -24,6 +24,17 @@ def landmark_box(landmarks: np.ndarray) -> np.ndarray:
     return np.concatenate([pts.min(axis=0), pts.max(axis=0)]).astype(np.float32)
 
 
+def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU of every box in a (N,4) with every box in b (M,4) -> (N,M), boxes x1,y1,x2,y2."""
+    a = np.asarray(a, dtype=np.float64).reshape(-1, 4)[:, None]
+    b = np.asarray(b, dtype=np.float64).reshape(-1, 4)[None]
+    w = np.clip(np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]), 0, None)
+    h = np.clip(np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1]), 0, None)
+    inter = w * h
+    area = lambda x: (x[..., 2] - x[..., 0]) * (x[..., 3] - x[..., 1])  # noqa: E731
+    return inter / np.maximum(area(a) + area(b) - inter, 1e-12)
+
+
 def check_box(box: np.ndarray) -> np.ndarray:
     b = np.asarray(box, dtype=np.float64).reshape(-1)
     if b.shape != (4,) or not np.all(np.isfinite(b)):

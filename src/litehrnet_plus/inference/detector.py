@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from ..errors import ConfigError
+from .calibration import calibration
 
 Detections = tuple[np.ndarray, np.ndarray]   # boxes (M,4) float32, scores (M,) float32
 
@@ -164,17 +165,12 @@ class HaarRaw:
 
 
 # Calibrations measured on the 300-W training folders (afw, helen/trainset, lfpw/trainset;
-# medians over matched faces) by
-#   .venv/bin/python tools/calibrate_detectors.py --detectors yuface dlib --json benchmarks/detector_calibration.json
-#   .venv-mediapipe/bin/python tools/calibrate_detectors.py --detectors mediapipe haar \
-#       --json benchmarks/detector_calibration.json --update
-# (results, and the IoU/centre error on lfpw/testset, in benchmarks/detector_calibration.json).
+# medians over matched faces) by tools/calibrate_detectors.py, which writes them into
+# inference/calibration.json (its record, with the IoU/centre error on lfpw/testset, is in
+# benchmarks/detector_calibration.json).
 CALIBRATIONS: dict[str, BoxCalibration] = {
-    "yuface": BoxCalibration(dx=0.0062, dy=0.1509, sw=0.8814, sh=0.864),
-    "dlib": BoxCalibration(dx=0.0047, dy=0.1109, sw=0.9823, sh=0.9518),
-    "mediapipe": BoxCalibration(dx=0.0001, dy=0.0951, sw=0.8849, sh=0.8677),
-    "haar": BoxCalibration(dx=0.004, dy=0.1473, sw=0.8545, sh=0.8353),
-}
+    name: BoxCalibration(**{k: float(v[k]) for k in ("dx", "dy", "sw", "sh")})
+    for name, v in calibration()["detectors"].items()}
 
 # name -> (factory of the raw detector, the importable module it needs, extra that installs it)
 _RAW: dict[str, tuple[Callable[[], Callable[[np.ndarray], Detections]], str | None, str | None]] = {

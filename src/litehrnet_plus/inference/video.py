@@ -18,25 +18,25 @@ from typing import Iterator, Protocol
 import cv2
 import numpy as np
 
-from ..data.transforms import landmark_box
+from ..data.transforms import box_iou, landmark_box
 from ..errors import VideoReadError
+from .calibration import calibration
 from .detector import run_detector
 from .results import Face
 from .smoothing import OneEuroFilter
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv")
 
-# Lost-track threshold on the mean heatmap peak score, measured by
-#   .venv/bin/python tools/calibrate_tracking.py --model MODEL --json benchmarks/tracking_threshold.json
-# (face crops vs crops moved off the face, on 300-W training images; the threshold with the best
-# balanced accuracy). It depends on the model: a model file's "track_threshold" metadata wins.
-TRACK_THRESHOLD = 0.49
-# One-Euro parameters (speeds in face sizes per second), chosen by
-#   .venv/bin/python tools/measure_tracking.py --model MODEL --threshold 0.49 --json benchmarks/video.json
-# as the least jitter on a still face whose error on a panning face stays within 2% of unsmoothed.
-MIN_CUTOFF = 0.03
-BETA = 100.0
-D_CUTOFF = 1.0
+# Lost-track threshold on the mean heatmap peak score (face crops vs crops moved off the face,
+# on 300-W training images; the best balanced accuracy) and the One-Euro parameters (speeds in
+# face sizes per second: the least jitter on a still face whose error on a panning face stays
+# within 2% of unsmoothed), measured by tools/calibrate_tracking.py and tools/measure_tracking.py
+# into inference/calibration.json. A model's card may carry its own threshold, which wins.
+_TRACKING = calibration()["tracking"]
+TRACK_THRESHOLD = float(_TRACKING["threshold"])
+MIN_CUTOFF = float(_TRACKING["one_euro"]["min_cutoff"])
+BETA = float(_TRACKING["one_euro"]["beta"])
+D_CUTOFF = float(_TRACKING["one_euro"]["d_cutoff"])
 MIN_FACE = 8.0   # pixels: a tracked landmark box smaller than this is lost
 
 
@@ -104,14 +104,6 @@ def open_video(source: str | int | Path) -> VideoSource:
 
 
 # ----------------------------------------------------------------------------- tracking
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = w * h
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
-
-
 @dataclass
 class _Track:
     landmarks: np.ndarray            # last raw (unsmoothed) prediction: next frame's crop
@@ -190,9 +182,9 @@ class FaceTracker:
         boxes, det_scores = run_detector(self.landmarker.detector, frame)
         if len(boxes) == 0:
             return
-        tracked = [landmark_box(tr.landmarks) for tr in self.tracks]
-        fresh = [i for i in np.argsort(-det_scores, kind="stable")
-                 if all(_iou(boxes[i], tb) < self.match_iou for tb in tracked)]
+        tracked = np.array([landmark_box(tr.landmarks) for tr in self.tracks]).reshape(-1, 4)
+        overlap = box_iou(boxes, tracked).max(axis=1, initial=0.0)
+        fresh = [i for i in np.argsort(-det_scores, kind="stable") if overlap[i] < self.match_iou]
         if self.max_faces is not None:
             fresh = fresh[:max(0, self.max_faces - len(self.tracks))]
         if not fresh:
