@@ -1,4 +1,4 @@
-"""The deployment graph (engine/deploy.py) computes what the training network and the plain
+"""The deployment graph (engine/deploy/) computes what the training network and the plain
 export compute, for every shipped architecture, at any batch size; `bench` runs and writes a
 valid report; INT8 calibration refuses test data. Speed itself is not tested."""
 from __future__ import annotations
@@ -131,7 +131,7 @@ def test_deploy_graph_equals_plain_export(random_model, random_onnx, images, tmp
 
 
 def test_export_refuses_a_graph_that_differs(random_model, tmp_path, monkeypatch):
-    import litehrnet_plus.engine.deploy as deploy
+    from litehrnet_plus.engine.deploy import masked as deploy
 
     real = deploy.MaskedSCAF.forward
     monkeypatch.setattr(deploy.MaskedSCAF, "forward", lambda self, xs: [2 * y for y in real(self, xs)])

@@ -343,7 +343,7 @@ def build_parser() -> argparse.ArgumentParser:
     bn.add_argument("--backend", default="onnxruntime", help="comma-separated: onnxruntime, pytorch")
     bn.add_argument("--graphs", default="plain,deploy",
                     help="graphs exported for names/checkpoints: plain, deploy, int8, or a deploy variant "
-                         "deploy:key=value+... (engine/deploy.py DeployOptions), comma-separated")
+                         "deploy:key=value+... (engine/deploy/options.py DeployOptions), comma-separated")
     bn.add_argument("--ort-level", default="all",
                     help="ONNX Runtime graph optimisation levels to time (all, extended, basic; comma-separated)")
     bn.add_argument("--seconds", type=float, default=2.0, help="measuring time per configuration")

@@ -46,11 +46,15 @@ class Stem(nn.Module):
         mid = int(round(stem_channels * expand_ratio))
         half = stem_channels // 2
         inc = out_channels - half if stem_channels == out_channels else out_channels - stem_channels
+        # the widths other code needs (the deployment graph), so nobody digs them out of layers
+        self.stem_channels = stem_channels
+        self.branch1_channels = inc
+        self.branch2_channels = half if stem_channels == out_channels else stem_channels
         self.conv1 = ConvBN(in_channels, stem_channels, 3, 2)
         self.branch1 = nn.Sequential(dw_conv_bn(half, 2), ConvBN(half, inc, 1))
         self.expand_conv = ConvBN(half, mid, 1)
         self.depthwise_conv = dw_conv_bn(mid, 2)
-        self.linear_conv = ConvBN(mid, half if stem_channels == out_channels else stem_channels, 1)
+        self.linear_conv = ConvBN(mid, self.branch2_channels, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.conv1(x)
