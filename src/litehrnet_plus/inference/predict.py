@@ -60,29 +60,51 @@ class Report:
 
 
 class Interrupted(Exception):
-    """SIGTERM (or SIGINT) during a run; carries the signal's name."""
+    """A stop signal; carries the signal's name."""
 
     def __init__(self, name: str) -> None:
         super().__init__(name)
         self.name = name
 
 
+@dataclass
+class _StopRequest:
+    signal: str | None = None        # set by the handler; the loops stop at the next item
+
+
+STOP = _StopRequest()
+
+
 @contextlib.contextmanager
 def stop_signals() -> Iterator[None]:
-    """Turn SIGTERM into an exception for the duration, so `finally` blocks close the outputs
-    (Python already does this for SIGINT, as KeyboardInterrupt). Only in the main thread."""
+    """While a run lasts, SIGINT and SIGTERM ask it to stop after the item in hand, so the
+    annotated video and the JSON always hold the same frames; a second signal stops at once.
+    Only in the main thread (signal handlers live there)."""
     if not threading_main():
         yield
         return
 
     def handler(signum, _frame):
-        raise Interrupted(signal.Signals(signum).name)
+        name = signal.Signals(signum).name
+        if STOP.signal is not None:
+            raise Interrupted(name)          # asked twice: stop now
+        STOP.signal = name
 
-    old = signal.signal(signal.SIGTERM, handler)
+    STOP.signal = None
+    old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, old)
+        for s, h in old.items():
+            signal.signal(s, h)
+        STOP.signal = None
+
+
+def _stop_requested(report: "Report") -> bool:
+    if STOP.signal is not None:
+        report.interrupted = STOP.signal
+        return True
+    return False
 
 
 def threading_main() -> bool:
@@ -225,6 +247,8 @@ def run_images(lm: FaceLandmarker, source: Path, opts: Options) -> Report:
     try:
         with _recording_end(report):
             for i, f in enumerate(tqdm(files, desc="predict", unit="img", disable=not folder, file=sys.stderr)):
+                if _stop_requested(report):
+                    break
                 name = rel[i].as_posix() if folder else str(f)
                 try:
                     image = read_image(f)
@@ -297,6 +321,8 @@ def run_video(lm: FaceLandmarker, source: str | int, opts: Options, tracker: Fac
     try:
         with _recording_end(report):
             for index, t, frame in video.frames():
+                if _stop_requested(report):
+                    break
                 try:
                     faces = tracker.update(frame, t)
                 except (UserError, ValueError) as e:
@@ -320,7 +346,8 @@ def run_video(lm: FaceLandmarker, source: str | int, opts: Options, tracker: Fac
                     cv2.imshow("litehrnet-plus", overlay)
                     if cv2.waitKey(1) & 0xFF in (27, ord("q")):
                         break
-            if video.frame_count and report.processed + len(report.failures) < video.frame_count - 1:
+            if not report.interrupted and video.frame_count and \
+                    report.processed + len(report.failures) < video.frame_count - 1:
                 report.fail(video.name, f"stream ended after {report.processed} of {video.frame_count} frames "
                             "(corrupt or truncated video)", writer)
             if report.processed == 0:
