@@ -28,7 +28,7 @@ class SquareFaces:
         boxes = [[x, y, x + w - 1, y + h - 1] for x, y, w, h, _ in stats[1:]]
         return np.array(boxes, np.float32).reshape(-1, 4), np.ones(len(boxes), np.float32)
 
-    def predict(self, image: np.ndarray, boxes: np.ndarray):
+    def predict(self, image: np.ndarray, boxes: np.ndarray, angles=None):
         """Like the model: look inside the crop (box widened by 25%), put the landmarks on the
         white region found there; confidence = how much of the box that region fills."""
         pts, scores = [], []

@@ -1,7 +1,7 @@
 """End-to-end accuracy on faces turned in the image plane: lfpw/testset photos rotated by each
 angle (canvas expanded so nothing is cut), the default detector and the shipped model, the
 ground truth rotated with the pixels. A face is found when a returned face's landmark centre
-lies within 0.5 x the ground-truth box size of the rotated truth's; its NME is inter-ocular. Compared: the upright-only pipeline and the default (orientations="auto").
+lies within 0.5 x the ground-truth box size of the rotated truth's; its NME is inter-ocular. Compared: orientations="upright", "auto" and "all" (the default).
 
     python tools/measure_rotation.py --model litehrnet_plus_30m.300w --json benchmarks/rotation.json
 """
@@ -68,7 +68,7 @@ def main() -> int:
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     ap.add_argument("--limit", type=int, default=0, help="only the first N faces (quick check)")
     ap.add_argument("--angles", default=",".join(map(str, ANGLES)))
-    ap.add_argument("--orientations", default="upright,auto")
+    ap.add_argument("--orientations", default="upright,auto,all")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     samples = load_300w(args.data / "300w", "lfpw/testset")

@@ -160,14 +160,21 @@ def check_boxes(boxes: np.ndarray) -> np.ndarray:
 
 
 def crop_faces(image: np.ndarray, boxes: np.ndarray, output_size: int,
-               scale: float = DEFAULT_CROP_SCALE) -> tuple[np.ndarray, np.ndarray]:
+               scale: float = DEFAULT_CROP_SCALE, angles: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Crop every face box of one image: (N,S,S,3) uint8 crops and their (N,2,3) image->crop
-    matrices. Training, evaluation and inference all crop through here."""
+    matrices. Training, evaluation and inference all crop through here.
+
+    angles: each face's roll in degrees (its eye line's slope, image y down); the crop is turned
+    by it so the face is upright, and the box is then the face's box in its own upright frame
+    (centre in image pixels). None: upright crops of image-aligned boxes."""
     b = check_boxes(boxes)
+    rolls = np.zeros(len(b)) if angles is None else np.asarray(angles, dtype=np.float64).reshape(-1)
+    if len(rolls) != len(b) or not np.all(np.isfinite(rolls)):
+        raise BoxError(f"angles must be {len(b)} finite numbers (one per box), got {angles!r}")
     crops = np.zeros((len(b), output_size, output_size, 3), np.uint8)
     mats = np.zeros((len(b), 2, 3), np.float64)
     for i, box in enumerate(b):
-        mats[i] = crop_matrix(box, output_size, scale)
+        mats[i] = crop_matrix(box, output_size, scale, rotation_deg=float(rolls[i]))
         crops[i] = warp(image, mats[i], output_size)
     return crops, mats
 

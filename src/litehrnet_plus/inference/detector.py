@@ -20,7 +20,10 @@ import numpy as np
 from ..errors import ConfigError
 from .calibration import calibration
 
-Detections = tuple[np.ndarray, np.ndarray]   # boxes (M,4) float32, scores (M,) float32
+# boxes (M,4) float32 and scores (M,) float32, optionally keypoints (M,P,2) float32 whose first
+# two points are the eyes (the subject's right eye, at the image's left, first): they give the
+# face's roll, so the crop can be turned upright
+Detections = tuple[np.ndarray, np.ndarray] | tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 class Detector(Protocol):
@@ -60,8 +63,9 @@ class Calibrated:
         self.name = name
 
     def __call__(self, image: np.ndarray) -> Detections:
-        boxes, scores = self.raw(image)
-        return self.calibration.apply(boxes), np.asarray(scores, dtype=np.float32).reshape(-1)
+        out = self.raw(image)
+        boxes, scores = self.calibration.apply(out[0]), np.asarray(out[1], dtype=np.float32).reshape(-1)
+        return (boxes, scores, out[2]) if len(out) > 2 else (boxes, scores)
 
 
 def _downscale(image: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
@@ -89,12 +93,14 @@ class YuFaceRaw:
     def __call__(self, image: np.ndarray) -> Detections:
         import yuface
         small, undo = _downscale(image, self.max_side)
-        confs, xywh, _ = yuface.detect(np.ascontiguousarray(small), conf=self.conf)
+        confs, xywh, points = yuface.detect(np.ascontiguousarray(small), conf=self.conf)
         if len(confs) == 0:
             return empty()
         b = xywh.astype(np.float32) * undo
         boxes = np.concatenate([b[:, :2], b[:, :2] + b[:, 2:]], axis=1)
-        return boxes, confs.astype(np.float32) / 100.0
+        # five keypoints: right eye, left eye, nose tip, right and left mouth corner
+        keypoints = np.asarray(points, dtype=np.float32).reshape(-1, 5, 2) * undo
+        return boxes, confs.astype(np.float32) / 100.0, keypoints
 
 
 class DlibHogRaw:
@@ -131,12 +137,15 @@ class MediaPipeRaw:
         res = self._det.process(np.ascontiguousarray(image[:, :, ::-1]))
         if not res.detections:
             return empty()
-        boxes, scores = [], []
+        boxes, scores, points = [], [], []
         for d in res.detections:
             r = d.location_data.relative_bounding_box
             boxes.append([r.xmin * w, r.ymin * h, (r.xmin + r.width) * w, (r.ymin + r.height) * h])
             scores.append(d.score[0])
-        return np.array(boxes, dtype=np.float32), np.array(scores, dtype=np.float32)
+            # six keypoints, the subject's right eye first, then the left eye
+            points.append([[k.x * w, k.y * h] for k in d.location_data.relative_keypoints])
+        return (np.array(boxes, dtype=np.float32), np.array(scores, dtype=np.float32),
+                np.array(points, dtype=np.float32))
 
 
 class HaarRaw:
@@ -260,16 +269,24 @@ def get_detector(name_or_callable: str | Callable[[np.ndarray], Detections] = DE
                       "or face boxes")
 
 
-def run_detector(detector: Callable[[np.ndarray], Detections], image: np.ndarray) -> Detections:
-    """Call a detector and check what it returns (user callables included)."""
+def run_detector(detector: Callable[[np.ndarray], Detections], image: np.ndarray,
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Call a detector and check what it returns (user callables included): boxes (M,4),
+    scores (M,) and keypoints (M,P,2) or None."""
     out = detector(image)
     try:
-        boxes, scores = out
+        boxes, scores = out[0], out[1]
         boxes = np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
         scores = np.asarray(scores, dtype=np.float32).reshape(-1)
-    except (TypeError, ValueError) as e:
-        raise ConfigError(f"a face detector must return (boxes (M,4), scores (M,)); got {type(out).__name__} ({e})") from None
+        keypoints = np.asarray(out[2], dtype=np.float32) if len(out) > 2 and out[2] is not None else None
+    except (TypeError, ValueError, IndexError) as e:
+        raise ConfigError(f"a face detector must return (boxes (M,4), scores (M,)[, keypoints (M,P,2)]); "
+                          f"got {type(out).__name__} ({e})") from None
     if len(boxes) != len(scores):
         raise ConfigError(f"face detector returned {len(boxes)} boxes but {len(scores)} scores")
+    if keypoints is not None and (keypoints.ndim != 3 or keypoints.shape[0] != len(boxes) or keypoints.shape[1] < 2
+                                  or keypoints.shape[2] != 2):
+        raise ConfigError(f"face detector keypoints must be (M,P,2) with P >= 2 (the eyes first), got "
+                          f"{keypoints.shape}")
     keep = np.all(np.isfinite(boxes), axis=1) & (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
-    return boxes[keep], scores[keep]
+    return boxes[keep], scores[keep], (keypoints[keep] if keypoints is not None else None)

@@ -17,8 +17,10 @@ import numpy as np
 from .. import hub
 from ..data.images import decode_image, read_image, to_bgr8
 from ..errors import CheckpointError, ConfigError, ImageReadError, NoFaceError
-from ..data.transforms import crop_faces, uncrop_points
+from ..data.transforms import crop_faces, landmark_box, uncrop_points
+from .calibration import calibration
 from .detector import DEFAULT_DETECTOR, Detections, get_detector, run_detector
+from .orientation import ALIGN_MIN_DEG, ORIENTATIONS, face_frame_boxes, landmark_roll, map_back, suppress, turned
 from .results import Face
 from .runtime import OnnxHeatmapModel
 
@@ -53,6 +55,11 @@ def default_model() -> str:
         raise CheckpointError(f"{e}") from None
 
 
+def _wrap(degrees: np.ndarray) -> np.ndarray:
+    """Angles in (-180, 180]."""
+    return -((180.0 - np.asarray(degrees, np.float64)) % 360.0 - 180.0)
+
+
 class FaceLandmarker:
     """Face detector + Lite-HRNet Plus landmark model on ONNX Runtime."""
 
@@ -73,17 +80,83 @@ class FaceLandmarker:
     def num_landmarks(self) -> int:
         return self.model.num_landmarks
 
-    def detect(self, image: ImageLike, max_faces: int | None = None) -> list[Face]:
+    @property
+    def confidence_threshold(self) -> float:
+        """Below this mean peak score a crop is not taken for a face (the model's measured
+        tracking threshold, else the package's)."""
+        measured = self.model.card.track_threshold
+        return float(measured if measured is not None else calibration()["tracking"]["threshold"])
+
+    def detect(self, image: ImageLike, max_faces: int | None = None, orientations: str = "all") -> list[Face]:
         """Every face in the image (or the `max_faces` best), highest detector score first;
-        [] when there is none."""
+        [] when there is none.
+
+        orientations: "all" (default) runs the detector on the image and on copies turned by
+        90, 180 and 270 degrees (a photo held sideways or upside down), keeping one detection
+        per face, the one the landmark model is surest of; "upright" only on the image as it is
+        (about a third of the time); "auto" looks at the turned copies only when the upright
+        pass finds no face the model trusts (docs/inference.md has the figures of each). A face's roll (from the detector's eye
+        keypoints, else from a first upright pass of the model) turns its crop upright."""
         max_faces = check_max_faces(max_faces)
+        if orientations not in ORIENTATIONS:
+            raise ConfigError(f"orientations must be one of {ORIENTATIONS}, got {orientations!r}")
         img = load_image(image)
-        boxes, scores = run_detector(self.detector, img)
-        order = np.argsort(-scores, kind="stable")[:max_faces]
-        boxes, scores = boxes[order], scores[order]
-        pts, lscores = self.predict(img, boxes)
-        return [Face(tuple(float(v) for v in b), float(s), p, ls)
-                for b, s, p, ls in zip(boxes, scores, pts, lscores)]
+        if orientations == "all":
+            return self._detect_turned(img, (0, 90, 180, 270))[:max_faces]
+        faces = self._detect_turned(img, (0,))
+        if orientations == "auto" and not any(self._trusted(f) for f in faces):
+            # nothing the model is sure of, upright: the photo may be held sideways or upside down
+            turned_faces = [f for f in self._detect_turned(img, (0, 90, 180, 270)) if self._trusted(f)]
+            faces = turned_faces or faces
+        return faces[:max_faces]
+
+    def _trusted(self, face: Face) -> bool:
+        """A fit to believe: confident, and its eye line agrees with the roll its crop was
+        turned by (a sideways face taken for an upright one gives scrambled landmarks)."""
+        roll = landmark_roll(face.landmarks[None], self.model.scheme)[0]
+        return face.confidence >= self.confidence_threshold and abs(_wrap(roll - face.roll)) < ALIGN_MIN_DEG
+
+    def _detect_turned(self, img: np.ndarray, turns: tuple[int, ...]) -> list[Face]:
+        found = []
+        for k in turns:
+            copy, back = turned(img, k)
+            boxes, scores, keypoints = run_detector(self.detector, copy)
+            boxes, rolls, _ = map_back(boxes, keypoints, back, k)
+            found.append((boxes, scores, rolls))
+        boxes, scores, rolls = (np.concatenate(x) for x in zip(*found))
+        rolls = np.where(np.abs(_wrap(rolls)) < ALIGN_MIN_DEG, 0.0, rolls)
+        pts, lscores = self.predict(img, boxes, rolls)
+        boxes, rolls, pts, lscores = self._realign(img, boxes, rolls, pts, lscores)
+        keep = np.argsort(-scores, kind="stable")
+        if len(turns) > 1:
+            # one detection per face, the one the landmark model is surest of, then by detector score
+            keep = suppress(boxes, lscores.mean(axis=1))
+            keep = sorted(keep, key=lambda i: -scores[i])
+        boxes, scores, rolls, pts, lscores = boxes[keep], scores[keep], rolls[keep], pts[keep], lscores[keep]
+        return [Face(tuple(float(v) for v in (b if r == 0 else landmark_box(p))), float(s), p, ls,
+                     roll=float(_wrap(r)))
+                for b, s, p, ls, r in zip(boxes, scores, pts, lscores, rolls)]
+
+    def _realign(self, img, boxes, rolls, pts, lscores):
+        """The roll measured on the landmarks of a confident first pass: where it differs from the
+        roll the crop was turned by (none, or the detector's keypoints) by ALIGN_MIN_DEG or more,
+        crop again turned by it."""
+        est = landmark_roll(pts, self.model.scheme)
+        confident = lscores.mean(axis=1) >= self.confidence_threshold     # else the eye line means nothing
+        # the detector's keypoints are rough on tilted faces (yuface: -7 degrees for a face at -30)
+        off = np.abs(_wrap(est - rolls)) >= ALIGN_MIN_DEG
+        redo = np.flatnonzero(confident & off & (np.abs(_wrap(est)) >= ALIGN_MIN_DEG))
+        if len(redo) == 0:
+            return boxes, rolls, pts, lscores
+        new_boxes = face_frame_boxes(pts[redo], est[redo])
+        p2, s2 = self.predict(img, new_boxes, est[redo])
+        # kept where the model is surer and the turned fit agrees it is turned by that much
+        agrees = np.abs(_wrap(landmark_roll(p2, self.model.scheme) - est[redo])) < ALIGN_MIN_DEG
+        better = (s2.mean(axis=1) > lscores[redo].mean(axis=1)) & agrees
+        boxes, rolls, pts, lscores = boxes.copy(), rolls.copy(), pts.copy(), lscores.copy()
+        idx = redo[better]
+        boxes[idx], rolls[idx], pts[idx], lscores[idx] = new_boxes[better], est[idx], p2[better], s2[better]
+        return boxes, rolls, pts, lscores
 
     def detect_one(self, image: ImageLike) -> Face:
         """The highest-scoring face, or NoFaceError."""
@@ -93,14 +166,16 @@ class FaceLandmarker:
             raise NoFaceError(f"{where}: no face found by detector {self.detector_name!r}")
         return faces[0]
 
-    def landmarks(self, image: ImageLike, boxes: np.ndarray) -> np.ndarray:
+    def landmarks(self, image: ImageLike, boxes: np.ndarray, angles: np.ndarray | None = None) -> np.ndarray:
         """Landmarks (N,K,2) float32 for face boxes (N,4) x1,y1,x2,y2 in the benchmark
-        convention (tight box of the landmarks)."""
-        return self.predict(load_image(image), boxes)[0]
+        convention (tight box of the landmarks). angles: each face's roll in degrees, to turn
+        its crop upright (the box is then the face's box in its own upright frame)."""
+        return self.predict(load_image(image), boxes, angles)[0]
 
-    def predict(self, image: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """BGR image + boxes -> landmarks (N,K,2) in image pixels and peak scores (N,K); one
-        ONNX Runtime batch for all boxes."""
-        crops, mats = crop_faces(image, boxes, self.model.input_size, self.model.crop_scale)
+    def predict(self, image: np.ndarray, boxes: np.ndarray,
+                angles: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """BGR image + boxes (+ rolls) -> landmarks (N,K,2) in image pixels and peak scores
+        (N,K); one ONNX Runtime batch for all boxes."""
+        crops, mats = crop_faces(image, boxes, self.model.input_size, self.model.crop_scale, angles)
         pts, scores = self.model.predict_crops(crops)
         return uncrop_points(pts, mats), scores

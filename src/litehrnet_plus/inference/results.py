@@ -12,7 +12,7 @@ JSON document (schema_version 1), one per run:
      "processed": n, "interrupted": false | "SIGINT" | "SIGTERM" | "error: ..."}
 
     FACE = {"box": [x1, y1, x2, y2], "score": s, "landmarks": [[x, y], ...] (K),
-            "landmark_scores": [p, ...] (K), "track_id": n (video only)}
+            "landmark_scores": [p, ...] (K), "roll": degrees, "track_id": n (video only)}
 
 `ResultsWriter` streams it: entries go to disk as they are made (memory stays bounded on a
 stream that runs for hours) and every way a run ends, interruption included, leaves a valid
@@ -44,6 +44,7 @@ class Face:
     landmarks: np.ndarray
     landmark_scores: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
     track_id: int | None = None      # video: the same number for the same face across frames
+    roll: float = 0.0                # degrees the face's eye line slopes (its crop was turned by it)
 
     @property
     def confidence(self) -> float:
@@ -57,6 +58,7 @@ class Face:
                "landmark_scores": np.round(np.asarray(self.landmark_scores, dtype=np.float64), 4).tolist()}
         if self.track_id is not None:
             out["track_id"] = int(self.track_id)
+        out["roll"] = round(float(self.roll), 2)
         return out
 
 

@@ -22,6 +22,7 @@ from ..data.transforms import box_iou, landmark_box
 from ..errors import VideoReadError
 from .calibration import calibration
 from .detector import run_detector
+from .orientation import ALIGN_MIN_DEG, face_frame_boxes, landmark_roll, roll_from_eyes
 from .results import Face
 from .smoothing import OneEuroFilter
 
@@ -45,7 +46,8 @@ class Predictor(Protocol):
 
     detector: object
 
-    def predict(self, image: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+    def predict(self, image: np.ndarray, boxes: np.ndarray,
+                angles: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]: ...
 
 
 # ----------------------------------------------------------------------------- sources
@@ -157,14 +159,14 @@ class FaceTracker:
         confidence fell below the threshold. True if any was lost."""
         if not self.tracks:
             return False
-        boxes = np.stack([landmark_box(tr.landmarks) for tr in self.tracks])
+        boxes, rolls = self._regions(np.stack([tr.landmarks for tr in self.tracks]))
         side = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
         # a face that collapsed or outgrew the frame is lost whatever its score says
         sane = (side >= MIN_FACE) & (side <= max(frame.shape[:2]))
         self.tracks = [tr for tr, ok in zip(self.tracks, sane) if ok]
         if not self.tracks:
             return True
-        pts, scores = self.landmarker.predict(frame, boxes[sane])
+        pts, scores = self.landmarker.predict(frame, boxes[sane], rolls[sane])
         lost = not np.all(sane)
         kept = []
         for tr, p, s in zip(self.tracks, pts, scores):
@@ -175,13 +177,28 @@ class FaceTracker:
         self.tracks = kept
         return lost
 
+    def _regions(self, landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Next crops from previous landmarks (N,K,2): their tight box, or, for a face rolled by
+        ALIGN_MIN_DEG or more, its box in its own upright frame and its roll (MediaPipe: the
+        previous landmarks align the crop, so any roll is followed)."""
+        scheme = getattr(getattr(self.landmarker, "model", None), "scheme", None)
+        rolls = landmark_roll(landmarks, scheme) if scheme is not None else np.zeros(len(landmarks))
+        rolls = np.where(np.abs(rolls) < ALIGN_MIN_DEG, 0.0, rolls)
+        boxes = np.stack([landmark_box(p) for p in landmarks])
+        turned_ = rolls != 0
+        if np.any(turned_):
+            boxes[turned_] = face_frame_boxes(landmarks[turned_], rolls[turned_])
+        return boxes, rolls
+
     def _detect(self, frame: np.ndarray) -> None:
         """Run the detector; faces not already tracked start new tracks."""
         self.detector_runs += 1
         self._since_detect = 0
-        boxes, det_scores = run_detector(self.landmarker.detector, frame)
+        boxes, det_scores, keypoints = run_detector(self.landmarker.detector, frame)
         if len(boxes) == 0:
             return
+        rolls = roll_from_eyes(keypoints[:, 0], keypoints[:, 1]) if keypoints is not None else np.zeros(len(boxes))
+        rolls = np.where(np.abs(rolls) < ALIGN_MIN_DEG, 0.0, rolls)
         tracked = np.array([landmark_box(tr.landmarks) for tr in self.tracks]).reshape(-1, 4)
         overlap = box_iou(boxes, tracked).max(axis=1, initial=0.0)
         fresh = [i for i in np.argsort(-det_scores, kind="stable") if overlap[i] < self.match_iou]
@@ -189,7 +206,7 @@ class FaceTracker:
             fresh = fresh[:max(0, self.max_faces - len(self.tracks))]
         if not fresh:
             return
-        pts, scores = self.landmarker.predict(frame, boxes[fresh])
+        pts, scores = self.landmarker.predict(frame, boxes[fresh], rolls[fresh])
         for i, p, s in zip(fresh, pts, scores):
             if float(np.mean(s)) >= self.threshold:
                 self.tracks.append(_Track(p, s, float(det_scores[i]), self._next_id))
@@ -204,6 +221,8 @@ class FaceTracker:
             size = float(max(box[2] - box[0], box[3] - box[1], 1.0))
             pts = tr.filter(pts, t, scale=size)
         box = landmark_box(pts)
+        scheme = getattr(getattr(self.landmarker, "model", None), "scheme", None)
+        roll = float(landmark_roll(pts[None], scheme)[0]) if scheme is not None else 0.0
         return Face(tuple(float(v) for v in box), tr.detector_score, pts.astype(np.float32), tr.scores,
-                    track_id=tr.track_id)
+                    track_id=tr.track_id, roll=roll)
 
