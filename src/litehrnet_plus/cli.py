@@ -198,7 +198,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
                         ".jsonl (JSON Lines, a line per image or frame)")
     opts = Options(out=Path(args.out) if args.out else None, json=Path(args.json) if args.json else None,
                    show=args.show, boxes=args.boxes, overwrite=args.overwrite, max_faces=args.max_faces)
-    lm = FaceLandmarker(args.model, detector=args.detector, threads=args.threads, flip_test=args.flip_test)
+    lm = FaceLandmarker(args.model, detector=args.detector, threads=args.threads, flip_test=args.flip_test,
+                        orientations=args.orientations)
     with stop_signals():
         if kind in ("video", "webcam"):
             report = run_video(lm, int(args.input) if kind == "webcam" else args.input, opts)
@@ -300,6 +301,9 @@ def build_parser() -> argparse.ArgumentParser:
                          "faces are tracked the detector runs only when one is lost")
     pr.add_argument("--flip-test", action="store_true",
                     help="average with the prediction on the mirrored face (~2x the model time)")
+    pr.add_argument("--orientations", choices=("all", "auto", "upright"), default="all",
+                    help="photos: also look for faces in the image turned by 90/180/270 degrees (all, default), "
+                         "only when nothing is found upright (auto), or never (upright, fastest)")
     pr.set_defaults(func=cmd_predict)
 
     t = sub.add_parser("train", help="train a model from a YAML config (resumable)")

@@ -66,13 +66,17 @@ class FaceLandmarker:
     def __init__(self, model: str | os.PathLike | None = None,
                  detector: str | Callable[[np.ndarray], Detections] = DEFAULT_DETECTOR,
                  threads: int | None = None, providers: list[str] | None = None,
-                 flip_test: bool = False) -> None:
+                 flip_test: bool = False, orientations: str = "all", align: bool = True) -> None:
         if not isinstance(flip_test, (bool, np.bool_)):
             raise ConfigError(f"flip_test must be True or False, got {flip_test!r}")
         if not (isinstance(detector, str) or callable(detector)):
             raise ConfigError(f"detector must be a name or a callable image -> (boxes, scores), got {detector!r}")
         self.model = OnnxHeatmapModel(model if model is not None else default_model(), threads, providers,
                                       flip_test=flip_test)
+        if orientations not in ORIENTATIONS:
+            raise ConfigError(f"orientations must be one of {ORIENTATIONS}, got {orientations!r}")
+        self.orientations = orientations
+        self.align = bool(align)        # turn crops upright by the face's roll
         self.detector = get_detector(detector)
         self.detector_name = getattr(self.detector, "name", None) or getattr(detector, "__name__", "custom")
 
@@ -87,17 +91,18 @@ class FaceLandmarker:
         measured = self.model.card.track_threshold
         return float(measured if measured is not None else calibration()["tracking"]["threshold"])
 
-    def detect(self, image: ImageLike, max_faces: int | None = None, orientations: str = "all") -> list[Face]:
+    def detect(self, image: ImageLike, max_faces: int | None = None, orientations: str | None = None) -> list[Face]:
         """Every face in the image (or the `max_faces` best), highest detector score first;
         [] when there is none.
 
-        orientations: "all" (default) runs the detector on the image and on copies turned by
+        orientations (default: the landmarker's): "all" runs the detector on the image and on copies turned by
         90, 180 and 270 degrees (a photo held sideways or upside down), keeping one detection
         per face, the one the landmark model is surest of; "upright" only on the image as it is
         (about a third of the time); "auto" looks at the turned copies only when the upright
         pass finds no face the model trusts (docs/inference.md has the figures of each). A face's roll (from the detector's eye
         keypoints, else from a first upright pass of the model) turns its crop upright."""
         max_faces = check_max_faces(max_faces)
+        orientations = self.orientations if orientations is None else orientations
         if orientations not in ORIENTATIONS:
             raise ConfigError(f"orientations must be one of {ORIENTATIONS}, got {orientations!r}")
         img = load_image(image)
@@ -122,20 +127,23 @@ class FaceLandmarker:
             copy, back = turned(img, k)
             boxes, scores, keypoints = run_detector(self.detector, copy)
             boxes, rolls, _ = map_back(boxes, keypoints, back, k)
-            found.append((boxes, scores, rolls))
-        boxes, scores, rolls = (np.concatenate(x) for x in zip(*found))
-        rolls = np.where(np.abs(_wrap(rolls)) < ALIGN_MIN_DEG, 0.0, rolls)
+            found.append((boxes, scores, rolls, np.full(len(boxes), k)))
+        boxes, scores, rolls, turns_ = (np.concatenate(x) for x in zip(*found))
+        rolls = np.where((np.abs(_wrap(rolls)) < ALIGN_MIN_DEG) | (not self.align and turns_ == 0), 0.0, rolls)
         pts, lscores = self.predict(img, boxes, rolls)
-        boxes, rolls, pts, lscores = self._realign(img, boxes, rolls, pts, lscores)
-        keep = np.argsort(-scores, kind="stable")
+        if self.align:
+            boxes, rolls, pts, lscores = self._realign(img, boxes, rolls, pts, lscores)
+        faces = [Face(tuple(float(v) for v in (b if r == 0 else landmark_box(p))), float(s), p, ls,
+                      roll=float(_wrap(r)))
+                 for b, s, p, ls, r in zip(boxes, scores, pts, lscores, rolls)]
         if len(turns) > 1:
-            # one detection per face, the one the landmark model is surest of, then by detector score
-            keep = suppress(boxes, lscores.mean(axis=1))
-            keep = sorted(keep, key=lambda i: -scores[i])
-        boxes, scores, rolls, pts, lscores = boxes[keep], scores[keep], rolls[keep], pts[keep], lscores[keep]
-        return [Face(tuple(float(v) for v in (b if r == 0 else landmark_box(p))), float(s), p, ls,
-                     roll=float(_wrap(r)))
-                for b, s, p, ls, r in zip(boxes, scores, pts, lscores, rolls)]
+            # a face found only in a turned copy must convince the landmark model; then one
+            # detection per face, the one the model is surest of
+            faces = [f for f, k in zip(faces, turns_) if k == 0 or self._trusted(f)]
+            if faces:
+                keep = suppress(np.array([f.box for f in faces]), np.array([f.confidence for f in faces]))
+                faces = [faces[i] for i in keep]
+        return sorted(faces, key=lambda f: -f.score)
 
     def _realign(self, img, boxes, rolls, pts, lscores):
         """The roll measured on the landmarks of a confident first pass: where it differs from the

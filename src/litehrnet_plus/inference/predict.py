@@ -192,7 +192,7 @@ def _refuse_inputs(outputs: list[Path], inputs: list[Path]) -> None:
 def _header(lm: FaceLandmarker, opts: Options, **body) -> dict:
     doc = document(lm.model.tag, lm.detector_name, lm.num_landmarks, lm.model.scheme.name, version=__version__,
                    options={"flip_test": lm.model.flip_test, "max_faces": opts.max_faces,
-                            "threads": lm.model.threads}, **body)
+                            "threads": lm.model.threads, "orientations": lm.orientations}, **body)
     return doc
 
 
