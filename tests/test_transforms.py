@@ -278,3 +278,15 @@ def test_color_jitter_keeps_uint8_range():
     assert color_jitter(crop, 0.0, np.random.default_rng(0)) is crop
     out = color_jitter(crop, 0.5, np.random.default_rng(0))
     assert out.dtype == np.uint8 and out.shape == crop.shape
+
+
+def test_wflw_to_ibug_correspondence_keeps_the_eye_corners_and_mirror():
+    from litehrnet_plus.schemes import IBUG68, WFLW98, WFLW98_TO_IBUG68
+
+    m = WFLW98_TO_IBUG68
+    assert len(m) == 68 and len(set(m)) == 68
+    # the inter-ocular normaliser points correspond
+    assert (m[IBUG68.eye_corners[0]], m[IBUG68.eye_corners[1]]) == WFLW98.eye_corners
+    # mirror pairs of one scheme map to mirror pairs of the other
+    wflw_pairs = {frozenset(p) for p in WFLW98.flip_pairs}
+    assert all(frozenset((m[a], m[b])) in wflw_pairs for a, b in IBUG68.flip_pairs)

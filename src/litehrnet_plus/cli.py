@@ -197,7 +197,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
         raise UserError(f"--json {args.json}: the results file must end in .json (one document) or "
                         ".jsonl (JSON Lines, a line per image or frame)")
     opts = Options(out=Path(args.out) if args.out else None, json=Path(args.json) if args.json else None,
-                   show=args.show, boxes=args.boxes, overwrite=args.overwrite, max_faces=args.max_faces)
+                   show=args.show, boxes=args.boxes, overwrite=args.overwrite, max_faces=args.max_faces,
+                   min_quality=args.min_quality)
     lm = FaceLandmarker(args.model, detector=args.detector, threads=args.threads, flip_test=args.flip_test,
                         orientations=args.orientations)
     with stop_signals():
@@ -301,6 +302,9 @@ def build_parser() -> argparse.ArgumentParser:
                          "faces are tracked the detector runs only when one is lost")
     pr.add_argument("--flip-test", action="store_true",
                     help="average with the prediction on the mirrored face (~2x the model time)")
+    pr.add_argument("--min-quality", type=float, default=None, metavar="Q",
+                    help="photos: drop faces whose quality (the probability that the fit's NME is below 0.10) "
+                         "is below Q")
     pr.add_argument("--orientations", choices=("all", "auto", "upright"), default="all",
                     help="photos: also look for faces in the image turned by 90/180/270 degrees (all, default), "
                          "only when nothing is found upright (auto), or never (upright, fastest)")

@@ -99,6 +99,14 @@ WFLW98 = LandmarkScheme(
     closed=("brow_l", "brow_r", "eye_l", "eye_r", "mouth_out", "mouth_in"),
 )
 
+# The standard WFLW-98 -> 300-W-68 correspondence: WFLW98_TO_IBUG68[i] is the WFLW point that
+# stands for iBUG point i (jaw: every second contour point; brows: the upper lines; nose; six
+# points per eye; the mouth as it is). It lets 68-point models be measured on WFLW photos.
+WFLW98_TO_IBUG68: tuple[int, ...] = (
+    tuple(range(0, 33, 2)) + tuple(range(33, 38)) + tuple(range(42, 47)) + tuple(range(51, 60))
+    + (60, 61, 63, 64, 65, 67, 68, 69, 71, 72, 73, 75) + tuple(range(76, 96)))
+assert len(WFLW98_TO_IBUG68) == 68
+
 SCHEMES: dict[str, LandmarkScheme] = {s.name: s for s in (IBUG68, WFLW98)}
 _BY_COUNT = {s.num_landmarks: s for s in SCHEMES.values()}
 

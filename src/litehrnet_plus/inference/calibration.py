@@ -27,3 +27,15 @@ def install(section: str, key: str | None, values: dict, path: Path = CALIBRATIO
         data.setdefault(section, {})[key] = values
     atomic_write_json(path, data)
     calibration.cache_clear()
+
+
+def quality_function(tag: str):
+    """mean peak score -> P(NME < 0.10) for a model (tools/calibrate_quality.py), or None when
+    the model has no fit."""
+    import numpy as np
+
+    fit = calibration().get("quality", {}).get("models", {}).get(tag)
+    if fit is None:
+        return None
+    a, b = float(fit["a"]), float(fit["b"])
+    return lambda score: 1.0 / (1.0 + np.exp(-(a * np.asarray(score, np.float64) + b)))

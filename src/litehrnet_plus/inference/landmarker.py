@@ -18,7 +18,7 @@ from .. import hub
 from ..data.images import decode_image, read_image, to_bgr8
 from ..errors import CheckpointError, ConfigError, ImageReadError, NoFaceError
 from ..data.transforms import crop_faces, landmark_box, uncrop_points
-from .calibration import calibration
+from .calibration import calibration, quality_function
 from .detector import DEFAULT_DETECTOR, Detections, get_detector, run_detector
 from .orientation import ALIGN_MIN_DEG, ORIENTATIONS, face_frame_boxes, landmark_roll, map_back, suppress, turned
 from .results import Face
@@ -78,6 +78,7 @@ class FaceLandmarker:
         self.orientations = orientations
         self.align = bool(align)        # turn crops upright by the face's roll
         self.detector = get_detector(detector)
+        self._quality = quality_function(self.model.tag)
         self.detector_name = getattr(self.detector, "name", None) or getattr(detector, "__name__", "custom")
 
     @property
@@ -91,7 +92,12 @@ class FaceLandmarker:
         measured = self.model.card.track_threshold
         return float(measured if measured is not None else calibration()["tracking"]["threshold"])
 
-    def detect(self, image: ImageLike, max_faces: int | None = None, orientations: str | None = None) -> list[Face]:
+    def quality(self, confidence: float) -> float | None:
+        """P(NME < 0.10) of a fit with this mean peak score (None: no calibration for this model)."""
+        return None if self._quality is None else float(self._quality(confidence))
+
+    def detect(self, image: ImageLike, max_faces: int | None = None, orientations: str | None = None,
+               min_quality: float | None = None) -> list[Face]:
         """Every face in the image (or the `max_faces` best), highest detector score first;
         [] when there is none.
 
@@ -106,13 +112,21 @@ class FaceLandmarker:
         if orientations not in ORIENTATIONS:
             raise ConfigError(f"orientations must be one of {ORIENTATIONS}, got {orientations!r}")
         img = load_image(image)
+        if min_quality is not None and (isinstance(min_quality, bool) or not 0 <= min_quality <= 1):
+            raise ConfigError(f"min_quality must be a number in [0, 1], got {min_quality!r}")
         if orientations == "all":
-            return self._detect_turned(img, (0, 90, 180, 270))[:max_faces]
-        faces = self._detect_turned(img, (0,))
-        if orientations == "auto" and not any(self._trusted(f) for f in faces):
-            # nothing the model is sure of, upright: the photo may be held sideways or upside down
-            turned_faces = [f for f in self._detect_turned(img, (0, 90, 180, 270)) if self._trusted(f)]
-            faces = turned_faces or faces
+            faces = self._detect_turned(img, (0, 90, 180, 270))
+        else:
+            faces = self._detect_turned(img, (0,))
+            if orientations == "auto" and not any(self._trusted(f) for f in faces):
+                # nothing the model is sure of, upright: the photo may be held sideways or upside down
+                turned_faces = [f for f in self._detect_turned(img, (0, 90, 180, 270)) if self._trusted(f)]
+                faces = turned_faces or faces
+        if min_quality is not None:
+            if self._quality is None:
+                raise ConfigError(f"min_quality: model {self.model.tag!r} has no quality calibration "
+                                  "(tools/calibrate_quality.py --install)")
+            faces = [f for f in faces if f.quality >= min_quality]
         return faces[:max_faces]
 
     def _trusted(self, face: Face) -> bool:
@@ -134,7 +148,7 @@ class FaceLandmarker:
         if self.align:
             boxes, rolls, pts, lscores = self._realign(img, boxes, rolls, pts, lscores)
         faces = [Face(tuple(float(v) for v in (b if r == 0 else landmark_box(p))), float(s), p, ls,
-                      roll=float(_wrap(r)))
+                      roll=float(_wrap(r)), quality=self.quality(float(np.mean(ls))))
                  for b, s, p, ls, r in zip(boxes, scores, pts, lscores, rolls)]
         if len(turns) > 1:
             # a face found only in a turned copy must convince the landmark model; then one

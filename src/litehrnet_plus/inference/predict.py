@@ -39,6 +39,7 @@ class Options:
     boxes: bool = False
     overwrite: bool = False
     max_faces: int | None = None     # keep the N best faces; video: stop periodic re-detection at N
+    min_quality: float | None = None  # photos: drop faces below this quality
 
 
 @dataclass
@@ -192,7 +193,8 @@ def _refuse_inputs(outputs: list[Path], inputs: list[Path]) -> None:
 def _header(lm: FaceLandmarker, opts: Options, **body) -> dict:
     doc = document(lm.model.tag, lm.detector_name, lm.num_landmarks, lm.model.scheme.name, version=__version__,
                    options={"flip_test": lm.model.flip_test, "max_faces": opts.max_faces,
-                            "threads": lm.model.threads, "orientations": lm.orientations}, **body)
+                            "threads": lm.model.threads, "orientations": lm.orientations,
+                            "min_quality": opts.min_quality}, **body)
     return doc
 
 
@@ -252,7 +254,7 @@ def run_images(lm: FaceLandmarker, source: Path, opts: Options) -> Report:
                 name = rel[i].as_posix() if folder else str(f)
                 try:
                     image = read_image(f)
-                    faces = lm.detect(image, max_faces=opts.max_faces)
+                    faces = lm.detect(image, max_faces=opts.max_faces, min_quality=opts.min_quality)
                     if outs:
                         atomic_write_bytes(check_writable(outs[i], opts.overwrite),
                                            _encode(outs[i], draw_faces(image, faces, lm.model.scheme, opts.boxes)))

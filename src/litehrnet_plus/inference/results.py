@@ -12,7 +12,8 @@ JSON document (schema_version 1), one per run:
      "processed": n, "interrupted": false | "SIGINT" | "SIGTERM" | "error: ..."}
 
     FACE = {"box": [x1, y1, x2, y2], "score": s, "landmarks": [[x, y], ...] (K),
-            "landmark_scores": [p, ...] (K), "roll": degrees, "track_id": n (video only)}
+            "landmark_scores": [p, ...] (K), "roll": degrees, "quality": q in [0, 1],
+            "track_id": n (video only)}
 
 `ResultsWriter` streams it: entries go to disk as they are made (memory stays bounded on a
 stream that runs for hours) and every way a run ends, interruption included, leaves a valid
@@ -45,6 +46,7 @@ class Face:
     landmark_scores: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
     track_id: int | None = None      # video: the same number for the same face across frames
     roll: float = 0.0                # degrees the face's eye line slopes (its crop was turned by it)
+    quality: float | None = None     # probability that this fit's NME is below 0.10 (calibrated)
 
     @property
     def confidence(self) -> float:
@@ -59,6 +61,8 @@ class Face:
         if self.track_id is not None:
             out["track_id"] = int(self.track_id)
         out["roll"] = round(float(self.roll), 2)
+        if self.quality is not None:
+            out["quality"] = round(float(self.quality), 4)
         return out
 
 
@@ -198,3 +202,4 @@ def validate(doc: dict) -> None:
             need(pts.shape == (k, 2) and bool(np.all(np.isfinite(pts))), f"{where} face {j}: landmarks must be {k}x2")
             need(len(f.get("landmark_scores", [])) == k, f"{where} face {j}: landmark_scores must have {k} values")
             need(isinstance(f.get("track_id", 0), int), f"{where} face {j}: track_id must be an integer")
+            need(0 <= f.get("quality", 0) <= 1, f"{where} face {j}: quality must be in [0, 1]")

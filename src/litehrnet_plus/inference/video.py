@@ -223,6 +223,8 @@ class FaceTracker:
         box = landmark_box(pts)
         scheme = getattr(getattr(self.landmarker, "model", None), "scheme", None)
         roll = float(landmark_roll(pts[None], scheme)[0]) if scheme is not None else 0.0
+        quality = getattr(self.landmarker, "quality", None)
         return Face(tuple(float(v) for v in box), tr.detector_score, pts.astype(np.float32), tr.scores,
-                    track_id=tr.track_id, roll=roll)
+                    track_id=tr.track_id, roll=roll,
+                    quality=quality(float(np.mean(tr.scores))) if callable(quality) else None)
 
