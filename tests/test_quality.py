@@ -1,0 +1,61 @@
+"""The per-face quality: a calibrated probability that the fit's NME is below 0.10, in the
+API, the JSON, the overlay and the --min-quality filter (shipped model and its fit in
+inference/calibration.json)."""
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from conftest import ASTRONAUT
+from litehrnet_plus import hub
+from litehrnet_plus.cli import main
+from litehrnet_plus.errors import ConfigError
+from litehrnet_plus.inference.calibration import quality_function
+from litehrnet_plus.inference.draw import DOUBTFUL, draw_faces
+
+SHIPPED = "litehrnet_plus_10m.300w"
+pytestmark = pytest.mark.skipif(SHIPPED not in hub.available(), reason="weights are not shipped")
+
+
+@pytest.fixture(scope="module")
+def lm():
+    from litehrnet_plus.inference.landmarker import FaceLandmarker
+    return FaceLandmarker(SHIPPED, threads=1)
+
+
+def test_every_shipped_model_has_a_quality_fit_that_rises_with_the_score():
+    for tag in hub.available():
+        q = quality_function(tag)
+        assert q is not None, tag
+        assert q(0.2) < 0.5 < q(0.7) and np.all(np.diff(q(np.linspace(0, 1, 11))) > 0)
+
+
+def test_quality_separates_a_face_from_a_crop_of_nothing(lm):
+    image = cv2.imread(str(ASTRONAUT))
+    face = lm.detect(image)[0]
+    assert 0.5 < face.quality <= 1.0
+    _, scores = lm.predict(image, np.array([[380.0, 380.0, 470.0, 470.0]]))    # the suit, no face
+    assert lm.quality(float(scores.mean())) < 0.5
+    # the filter keeps exactly the faces at or above the bar
+    assert lm.detect(image, min_quality=face.quality)[0].quality == face.quality
+    assert all(f.quality >= min(1.0, face.quality + 1e-6) for f in lm.detect(image, min_quality=min(1.0, face.quality + 1e-6)))
+    for bad in (-0.1, 1.5, True):
+        with pytest.raises(ConfigError, match="min_quality"):
+            lm.detect(image, min_quality=bad)
+
+
+def test_quality_in_json_and_overlay(lm, tmp_path):
+    js = tmp_path / "r.json"
+    assert main(["predict", str(ASTRONAUT), "--model", SHIPPED, "--json", str(js), "--min-quality", "0.5"]) == 0
+    doc = json.loads(js.read_text())
+    faces = doc["images"][0]["faces"]
+    assert faces and all(0.5 <= f["quality"] <= 1 for f in faces) and doc["options"]["min_quality"] == 0.5
+    image = cv2.imread(str(ASTRONAUT))
+    face = lm.detect(image)[0]
+    face.quality = 0.1
+    drawn = draw_faces(image, [face], lm.model.scheme)
+    x, y = np.round(face.landmarks[30]).astype(int)
+    assert tuple(drawn[y, x]) == DOUBTFUL                      # a doubtful face is drawn grey
