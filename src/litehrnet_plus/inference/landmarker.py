@@ -101,12 +101,13 @@ class FaceLandmarker:
         """Every face in the image (or the `max_faces` best), highest detector score first;
         [] when there is none.
 
-        orientations (default: the landmarker's): "all" runs the detector on the image and on copies turned by
-        90, 180 and 270 degrees (a photo held sideways or upside down), keeping one detection
-        per face, the one the landmark model is surest of; "upright" only on the image as it is
-        (about a third of the time); "auto" looks at the turned copies only when the upright
-        pass finds no face the model trusts (docs/inference.md has the figures of each). A face's roll (from the detector's eye
-        keypoints, else from a first upright pass of the model) turns its crop upright."""
+        orientations (default: the landmarker's): "all" runs the detector on the image and on
+        copies turned by 90, 180 and 270 degrees (a photo held sideways or upside down),
+        keeping one detection per face, the one the landmark model is surest of; "upright" only
+        on the image as it is (about a third of the time); "auto" looks at the turned copies
+        only when the upright pass finds no face the model trusts (README: the figures of
+        each). Each face's crop is turned upright by its roll (the detector's eye keypoints,
+        then the eye line of a first fit). min_quality: drop faces whose quality is lower."""
         max_faces = check_max_faces(max_faces)
         orientations = self.orientations if orientations is None else orientations
         if orientations not in ORIENTATIONS:
