@@ -102,7 +102,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 # ----------------------------------------------------------------------------- evaluate
 def _predictor(spec: str, backend: str, flip_test: bool, threads: int | None):
-    """An object with predict_crops() plus (input_size, crop_scale, scheme name) for a model spec."""
+    """An object with predict_crops() plus (input_size, crop_scale, number of landmarks) for a model spec."""
     from .resolve import resolve_spec
 
     resolved = resolve_spec(spec)
@@ -181,9 +181,17 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _detectors_help() -> str:
-    from .inference.detector import detector_status
-    return "; ".join(f"{name} ({status})" for name, status in detector_status().items())
+class _DetectorsHelp(str):
+    """The --detector help, with what is installed: worked out only when help is printed (it
+    imports OpenCV and looks for each detector's library, too slow for every command)."""
+
+    def __new__(cls) -> "_DetectorsHelp":
+        return super().__new__(cls, "face detector")
+
+    def __mod__(self, params) -> str:
+        from .inference.detector import detector_status
+        names = "; ".join(f"{name} ({status})" for name, status in detector_status().items())
+        return f"face detector: auto (the best installed), or one of: {names}"
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
@@ -210,14 +218,14 @@ def cmd_predict(args: argparse.Namespace) -> int:
     print(f"{report.processed} {unit}, {report.faces} faces", file=sys.stderr)
     for f in report.failures[:20]:
         print(f"failed: {f['file']}: {f['error']}", file=sys.stderr)
-    if len(report.failures) > 20:
-        print(f"... and {len(report.failures) - 20} more failures (listed in the JSON)", file=sys.stderr)
+    if report.failed > 20:
+        print(f"... and {report.failed - 20} more failures (in the JSON)", file=sys.stderr)
     if report.interrupted:
         print(f"interrupted ({report.interrupted}): the outputs hold the {report.processed} {unit} done",
               file=sys.stderr)
         return 143 if report.interrupted == "SIGTERM" else 130
-    if report.failures:
-        print(f"{len(report.failures)} failed", file=sys.stderr)
+    if report.failed:
+        print(f"{report.failed} failed", file=sys.stderr)
         return 1
     return 0
 
@@ -287,7 +295,7 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("input", help="image file, folder (recursive), video file, or webcam index (integer)")
     pr.add_argument("--model", default=None, help="shipped tag or .onnx file (default: best shipped model)")
     pr.add_argument("--detector", default="auto",
-                    help=f"face detector: auto (the best installed), or one of: {_detectors_help()}")
+                    help=_DetectorsHelp())
     pr.add_argument("--out", help="where overlays go: a folder (mirrors an input folder), or for one image "
                                   "a file such as overlay.jpg, for a video a file such as out.mp4")
     pr.add_argument("--json", help="write results to FILE.json, or FILE.jsonl for JSON Lines (a line per image "

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
+
 from .errors import ConfigError
 
 REFINEMENTS = ("dark", "quarter", "none")

@@ -98,7 +98,7 @@ def card_of(state: dict, source: str = "checkpoint") -> ModelCard:
     loss = state.get("loss", "bce")
     training = {k: state[k] for k in ("epoch", "training_data", "metrics") if k in state}
     return ModelCard.from_dict({"model": state.get("model_name", "custom"), "num_landmarks": cfg["num_landmarks"],
-                                "scheme": state.get("scheme"), "input_size": cfg.get("input_size", 96),
+                                "scheme": state.get("scheme"), "input_size": cfg.get("input_size"),
                                 "crop_scale": state.get("crop_scale"),
                                 "codec": state.get("codec"), "loss": loss, "activation": activation_for(loss),
                                 "tag": state.get("tag"), "model_config": cfg, "training": training,

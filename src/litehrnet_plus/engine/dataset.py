@@ -11,16 +11,17 @@ from torch.utils.data import Dataset
 
 from ..codec import HeatmapCodec
 from ..data.formats import FaceSample
+from ..card import DEFAULT_CROP_SCALE
 from ..data.images import read_image
 from ..data.transforms import (AugmentConfig, color_jitter, crop_matrix, flip_landmarks,
                                sample_matrix, to_input, transform_points, warp)
-from ..schemes import LandmarkScheme
 from ..errors import ConfigError
+from ..schemes import LandmarkScheme
 
 
 class LandmarkDataset(Dataset):
     def __init__(self, samples: list[FaceSample], codec: HeatmapCodec, scheme: LandmarkScheme,
-                 augment: AugmentConfig | None = None, crop_scale: float = 1.25, seed: int = 0,
+                 augment: AugmentConfig | None = None, crop_scale: float = DEFAULT_CROP_SCALE, seed: int = 0,
                  cache_images: bool = True) -> None:
         if not samples:
             raise ConfigError("empty dataset: no samples to train on")

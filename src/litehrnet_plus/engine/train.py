@@ -26,12 +26,12 @@ from ..card import ModelCard
 from ..codec import HeatmapCodec
 from ..data.formats import load_dataset
 from ..errors import CheckpointError, ConfigError
+from ..evaluation import evaluate_samples
 from ..fileio import atomic_write_bytes, atomic_write_text
 from ..models import create_model
 from ..schemes import scheme_for
 from .checkpoint import init_from, load_checkpoint, load_state, save_checkpoint
 from .config import TrainConfig
-from ..evaluation import evaluate_samples
 from .dataset import LandmarkDataset
 from .evaluate import TorchPredictor
 from .losses import activation_for, heatmap_loss

@@ -27,7 +27,7 @@ import onnxruntime as ort
 from ..card import DEFAULT_CROP_SCALE, ModelCard
 from ..data.transforms import to_input
 from ..errors import UserError
-from .runtime import OnnxHeatmapModel
+from .runtime import OnnxHeatmapModel, session_options
 
 # Paper Table 2(b): ONNX Runtime, Intel i9-7960X, ms per 96x96 face.
 PAPER_MS = {"litehrnet_plus_10m": 10.51, "litehrnet_plus_30m": 20.83}
@@ -134,10 +134,9 @@ LEVELS = {"all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL, "extended": ort.Grap
 
 
 def _session(path: Path, threads: int, level: str) -> ort.InferenceSession:
-    opts = ort.SessionOptions()
+    """The runtime's own session settings at another optimisation level."""
+    opts = session_options(threads)
     opts.graph_optimization_level = LEVELS[level]
-    opts.intra_op_num_threads = threads
-    opts.inter_op_num_threads = 1
     return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
 

@@ -20,9 +20,10 @@ from ..errors import CheckpointError, ConfigError, ImageReadError, NoFaceError
 from ..data.transforms import crop_faces, landmark_box, uncrop_points
 from .calibration import calibration, quality_function
 from .detector import DEFAULT_DETECTOR, Detections, get_detector, run_detector
-from .orientation import ALIGN_MIN_DEG, ORIENTATIONS, face_frame_boxes, landmark_roll, map_back, suppress, turned
+from .orientation import (ALIGN_MIN_DEG, ORIENTATIONS, face_frame_boxes, landmark_roll, map_back, snap_upright,
+                          suppress, turned, wrap_degrees)
 from .results import Face
-from .runtime import OnnxHeatmapModel
+from .runtime import OnnxHeatmapModel, positive_int
 
 ImageLike = np.ndarray | str | os.PathLike
 
@@ -41,11 +42,7 @@ def load_image(image: ImageLike) -> np.ndarray:
 
 
 def check_max_faces(max_faces: int | None) -> int | None:
-    if max_faces is None:
-        return None
-    if isinstance(max_faces, bool) or not isinstance(max_faces, (int, np.integer)) or max_faces < 1:
-        raise ConfigError(f"max_faces must be None or a whole number >= 1, got {max_faces!r}")
-    return int(max_faces)
+    return None if max_faces is None else positive_int(max_faces, "max_faces")
 
 
 def default_model() -> str:
@@ -53,11 +50,6 @@ def default_model() -> str:
         return hub.default_tag()
     except FileNotFoundError as e:
         raise CheckpointError(f"{e}") from None
-
-
-def _wrap(degrees: np.ndarray) -> np.ndarray:
-    """Angles in (-180, 180]."""
-    return -((180.0 - np.asarray(degrees, np.float64)) % 360.0 - 180.0)
 
 
 class FaceLandmarker:
@@ -116,13 +108,14 @@ class FaceLandmarker:
         if min_quality is not None and (isinstance(min_quality, bool) or not 0 <= min_quality <= 1):
             raise ConfigError(f"min_quality must be a number in [0, 1], got {min_quality!r}")
         if orientations == "all":
-            faces = self._detect_turned(img, (0, 90, 180, 270))
+            faces = self._one_per_face(self._detect_turned(img, (0, 90, 180, 270)))
         else:
             faces = self._detect_turned(img, (0,))
-            if orientations == "auto" and not any(self._trusted(f) for f in faces):
+            if orientations == "auto" and not any(self._trusted(f) for f, _ in faces):
                 # nothing the model is sure of, upright: the photo may be held sideways or upside down
-                turned_faces = [f for f in self._detect_turned(img, (0, 90, 180, 270)) if self._trusted(f)]
-                faces = turned_faces or faces
+                merged = self._one_per_face(faces + self._detect_turned(img, (90, 180, 270)))
+                faces = [(f, 0) for f in merged if self._trusted(f)] or faces
+            faces = [f for f, _ in faces]
         if min_quality is not None:
             if self._quality is None:
                 raise ConfigError(f"min_quality: model {self.model.tag!r} has no quality calibration "
@@ -134,9 +127,11 @@ class FaceLandmarker:
         """A fit to believe: confident, and its eye line agrees with the roll its crop was
         turned by (a sideways face taken for an upright one gives scrambled landmarks)."""
         roll = landmark_roll(face.landmarks[None], self.model.scheme)[0]
-        return face.confidence >= self.confidence_threshold and abs(_wrap(roll - face.roll)) < ALIGN_MIN_DEG
+        return face.confidence >= self.confidence_threshold and abs(wrap_degrees(roll - face.roll)) < ALIGN_MIN_DEG
 
-    def _detect_turned(self, img: np.ndarray, turns: tuple[int, ...]) -> list[Face]:
+    def _detect_turned(self, img: np.ndarray, turns: tuple[int, ...]) -> list[tuple[Face, int]]:
+        """Faces the detector finds in the image turned by each of `turns` (degrees), fitted in
+        the image, each with the turn it was found in."""
         found = []
         for k in turns:
             copy, back = turned(img, k)
@@ -144,21 +139,23 @@ class FaceLandmarker:
             boxes, rolls, _ = map_back(boxes, keypoints, back, k)
             found.append((boxes, scores, rolls, np.full(len(boxes), k)))
         boxes, scores, rolls, turns_ = (np.concatenate(x) for x in zip(*found))
-        rolls = np.where((np.abs(_wrap(rolls)) < ALIGN_MIN_DEG) | (not self.align and turns_ == 0), 0.0, rolls)
+        rolls = np.where(not self.align and turns_ == 0, 0.0, snap_upright(rolls))
         pts, lscores = self.predict(img, boxes, rolls)
         if self.align:
             boxes, rolls, pts, lscores = self._realign(img, boxes, rolls, pts, lscores)
-        faces = [Face(tuple(float(v) for v in (b if r == 0 else landmark_box(p))), float(s), p, ls,
-                      roll=float(_wrap(r)), quality=self.quality(float(np.mean(ls))))
-                 for b, s, p, ls, r in zip(boxes, scores, pts, lscores, rolls)]
-        if len(turns) > 1:
-            # a face found only in a turned copy must convince the landmark model; then one
-            # detection per face, the one the model is surest of
-            faces = [f for f, k in zip(faces, turns_) if k == 0 or self._trusted(f)]
-            if faces:
-                keep = suppress(np.array([f.box for f in faces]), np.array([f.confidence for f in faces]))
-                faces = [faces[i] for i in keep]
-        return sorted(faces, key=lambda f: -f.score)
+        faces = [(Face(tuple(float(v) for v in (b if r == 0 else landmark_box(p))), float(s), p, ls,
+                       roll=float(r), quality=self.quality(float(np.mean(ls)))), int(k))
+                 for b, s, p, ls, r, k in zip(boxes, scores, pts, lscores, rolls, turns_)]
+        return sorted(faces, key=lambda fk: -fk[0].score)
+
+    def _one_per_face(self, found: list[tuple[Face, int]]) -> list[Face]:
+        """Faces from several turns: one found only in a turned copy must convince the landmark
+        model; then one detection per face, the one the model is surest of; by detector score."""
+        faces = [f for f, k in found if k == 0 or self._trusted(f)]
+        if not faces:
+            return []
+        keep = suppress(np.array([f.box for f in faces]), np.array([f.confidence for f in faces]))
+        return sorted((faces[i] for i in keep), key=lambda f: -f.score)
 
     def _realign(self, img, boxes, rolls, pts, lscores):
         """The roll measured on the landmarks of a confident first pass: where it differs from the
@@ -167,14 +164,14 @@ class FaceLandmarker:
         est = landmark_roll(pts, self.model.scheme)
         confident = lscores.mean(axis=1) >= self.confidence_threshold     # else the eye line means nothing
         # the detector's keypoints are rough on tilted faces (yuface: -7 degrees for a face at -30)
-        off = np.abs(_wrap(est - rolls)) >= ALIGN_MIN_DEG
-        redo = np.flatnonzero(confident & off & (np.abs(_wrap(est)) >= ALIGN_MIN_DEG))
+        off = np.abs(wrap_degrees(est - rolls)) >= ALIGN_MIN_DEG
+        redo = np.flatnonzero(confident & off & (np.abs(wrap_degrees(est)) >= ALIGN_MIN_DEG))
         if len(redo) == 0:
             return boxes, rolls, pts, lscores
         new_boxes = face_frame_boxes(pts[redo], est[redo])
         p2, s2 = self.predict(img, new_boxes, est[redo])
         # kept where the model is surer and the turned fit agrees it is turned by that much
-        agrees = np.abs(_wrap(landmark_roll(p2, self.model.scheme) - est[redo])) < ALIGN_MIN_DEG
+        agrees = np.abs(wrap_degrees(landmark_roll(p2, self.model.scheme) - est[redo])) < ALIGN_MIN_DEG
         better = (s2.mean(axis=1) > lscores[redo].mean(axis=1)) & agrees
         boxes, rolls, pts, lscores = boxes.copy(), rolls.copy(), pts.copy(), lscores.copy()
         idx = redo[better]

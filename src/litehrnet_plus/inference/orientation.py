@@ -17,8 +17,21 @@ ORIENTATIONS = ("auto", "upright", "all")
 # Rolls below this are left upright: the models were trained with rotations of +-30 degrees,
 # and upright crops of upright faces give exactly the landmarks they always gave.
 ALIGN_MIN_DEG = 15.0
+# the map back from an image that was not turned
+UPRIGHT = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
 # image turned by k x 90 degrees counter-clockwise for the detector to see an upright face
 _ROTATE = {0: None, 90: cv2.ROTATE_90_COUNTERCLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_CLOCKWISE}
+
+
+def wrap_degrees(degrees: np.ndarray) -> np.ndarray:
+    """Angles in (-180, 180]."""
+    return -((180.0 - np.asarray(degrees, np.float64)) % 360.0 - 180.0)
+
+
+def snap_upright(rolls: np.ndarray) -> np.ndarray:
+    """Rolls in (-180, 180], those under ALIGN_MIN_DEG set to 0 (their crops stay upright)."""
+    r = wrap_degrees(rolls)
+    return np.where(np.abs(r) < ALIGN_MIN_DEG, 0.0, r)
 
 
 def roll_from_eyes(right_eye: np.ndarray, left_eye: np.ndarray) -> np.ndarray:
@@ -59,7 +72,7 @@ def turned(image: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """The image turned counter-clockwise by k degrees (0, 90, 180, 270), and the 2x3 map from
     the turned copy's pixels back to the image's."""
     if k == 0:
-        return image, np.array([[1.0, 0, 0], [0, 1.0, 0]])
+        return image, UPRIGHT
     h, w = image.shape[:2]
     back = {90: [[0, -1.0, w - 1], [1.0, 0, 0]],          # copy (u,v) -> image (w-1-v, u)
             180: [[-1.0, 0, w - 1], [0, -1.0, h - 1]],

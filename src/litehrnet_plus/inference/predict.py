@@ -27,7 +27,7 @@ from ..errors import ImageReadError, UserError, VideoReadError
 from ..fileio import OutputExistsError, atomic_write_bytes, check_writable
 from .draw import draw_faces
 from .landmarker import FaceLandmarker
-from .results import ResultsWriter, document, frame_entry, image_entry
+from .results import MAX_LISTED_FAILURES, ResultsWriter, document, frame_entry, image_entry
 from .video import VIDEO_EXTENSIONS, FaceTracker, open_video
 
 
@@ -46,12 +46,15 @@ class Options:
 class Report:
     processed: int = 0
     faces: int = 0
+    failed: int = 0                  # items that failed; the first MAX_LISTED_FAILURES are listed
     failures: list[dict] = field(default_factory=list)
     interrupted: str | None = None   # "SIGINT" / "SIGTERM" when the run was stopped
     error: str | None = None         # an unexpected error that ended the run (it is re-raised)
 
     def fail(self, file: str, error: str, writer: "ResultsWriter | None") -> None:
-        self.failures.append({"file": file, "error": error})
+        self.failed += 1
+        if len(self.failures) < MAX_LISTED_FAILURES:     # bounded: a camera may fail for hours
+            self.failures.append({"file": file, "error": error})
         if writer:
             writer.fail(file, error)
 
@@ -191,11 +194,10 @@ def _refuse_inputs(outputs: list[Path], inputs: list[Path]) -> None:
 
 
 def _header(lm: FaceLandmarker, opts: Options, **body) -> dict:
-    doc = document(lm.model.tag, lm.detector_name, lm.num_landmarks, lm.model.scheme.name, version=__version__,
-                   options={"flip_test": lm.model.flip_test, "max_faces": opts.max_faces,
-                            "threads": lm.model.threads, "orientations": lm.orientations,
-                            "min_quality": opts.min_quality}, **body)
-    return doc
+    return document(lm.model.tag, lm.detector_name, lm.num_landmarks, lm.model.scheme.name, version=__version__,
+                    options={"flip_test": lm.model.flip_test, "max_faces": opts.max_faces,
+                             "threads": lm.model.threads, "orientations": lm.orientations,
+                             "min_quality": opts.min_quality}, **body)
 
 
 def _writer(opts: Options, header: dict, key: str) -> ResultsWriter | None:
@@ -255,11 +257,11 @@ def run_images(lm: FaceLandmarker, source: Path, opts: Options) -> Report:
                 try:
                     image = read_image(f)
                     faces = lm.detect(image, max_faces=opts.max_faces, min_quality=opts.min_quality)
+                    overlay = draw_faces(image, faces, lm.model.scheme, opts.boxes) if (outs or opts.show) else None
                     if outs:
-                        atomic_write_bytes(check_writable(outs[i], opts.overwrite),
-                                           _encode(outs[i], draw_faces(image, faces, lm.model.scheme, opts.boxes)))
+                        atomic_write_bytes(check_writable(outs[i], opts.overwrite), _encode(outs[i], overlay))
                     if opts.show:
-                        cv2.imshow("litehrnet-plus", draw_faces(image, faces, lm.model.scheme, opts.boxes))
+                        cv2.imshow("litehrnet-plus", overlay)
                         cv2.waitKey(0 if not folder else 500)
                 except (UserError, ValueError, OSError) as e:
                     if not folder:
@@ -349,7 +351,7 @@ def run_video(lm: FaceLandmarker, source: str | int, opts: Options, tracker: Fac
                     if cv2.waitKey(1) & 0xFF in (27, ord("q")):
                         break
             if not report.interrupted and video.frame_count and \
-                    report.processed + len(report.failures) < video.frame_count - 1:
+                    report.processed + report.failed < video.frame_count - 1:
                 report.fail(video.name, f"stream ended after {report.processed} of {video.frame_count} frames "
                             "(corrupt or truncated video)", writer)
             if report.processed == 0:

@@ -72,11 +72,9 @@ def image_entry(file: str, image_shape: tuple[int, ...], faces: list[Face]) -> d
 
 
 def frame_entry(index: int, image_shape: tuple[int, ...], faces: list[Face], t: float | None = None) -> dict:
-    out = {"frame": int(index), "width": int(image_shape[1]), "height": int(image_shape[0]),
-           "faces": [f.to_dict() for f in faces]}
-    if t is not None:
-        out = {"frame": out["frame"], "time": round(float(t), 4), **{k: v for k, v in out.items() if k != "frame"}}
-    return out
+    time = {} if t is None else {"time": round(float(t), 4)}
+    return {"frame": int(index), **time, "width": int(image_shape[1]), "height": int(image_shape[0]),
+            "faces": [f.to_dict() for f in faces]}
 
 
 def document(model: str, detector: str, num_landmarks: int, scheme: str, **body) -> dict:

@@ -23,17 +23,20 @@ from ..schemes import LandmarkScheme, get_scheme, scheme_for
 
 # ONNX Runtime threads when none are asked for. One face is a few hundred tiny kernels: a second
 # thread barely helps on an idle machine and, spin-waiting, collapses when another process
-# competes for the cores (docs/speed.md, `tools/measure_threads.py`).
+# competes for the cores (README "Speed", `tools/measure_threads.py`).
 DEFAULT_THREADS = 1
 
 
+def positive_int(value, name: str) -> int:
+    """`value` as an int if it is a whole number >= 1 (not a bool), else ConfigError naming it."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ConfigError(f"{name} must be a whole number >= 1, got {value!r}")
+    return int(value)
+
+
 def check_threads(threads: int | None) -> int:
-    """A thread count: None gives DEFAULT_THREADS; anything but a positive whole number is refused."""
-    if threads is None:
-        return DEFAULT_THREADS
-    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
-        raise ConfigError(f"threads must be a whole number >= 1, got {threads!r}")
-    return int(threads)
+    """A thread count: None gives DEFAULT_THREADS."""
+    return DEFAULT_THREADS if threads is None else positive_int(threads, "threads")
 
 
 def session_options(threads: int) -> ort.SessionOptions:

@@ -22,7 +22,7 @@ from ..data.transforms import box_iou, landmark_box
 from ..errors import VideoReadError
 from .calibration import calibration
 from .detector import run_detector
-from .orientation import ALIGN_MIN_DEG, face_frame_boxes, landmark_roll, roll_from_eyes
+from .orientation import UPRIGHT, face_frame_boxes, landmark_roll, map_back, snap_upright
 from .results import Face
 from .smoothing import OneEuroFilter
 
@@ -182,8 +182,7 @@ class FaceTracker:
         ALIGN_MIN_DEG or more, its box in its own upright frame and its roll (MediaPipe: the
         previous landmarks align the crop, so any roll is followed)."""
         scheme = getattr(getattr(self.landmarker, "model", None), "scheme", None)
-        rolls = landmark_roll(landmarks, scheme) if scheme is not None else np.zeros(len(landmarks))
-        rolls = np.where(np.abs(rolls) < ALIGN_MIN_DEG, 0.0, rolls)
+        rolls = snap_upright(landmark_roll(landmarks, scheme) if scheme is not None else np.zeros(len(landmarks)))
         boxes = np.stack([landmark_box(p) for p in landmarks])
         turned_ = rolls != 0
         if np.any(turned_):
@@ -197,8 +196,8 @@ class FaceTracker:
         boxes, det_scores, keypoints = run_detector(self.landmarker.detector, frame)
         if len(boxes) == 0:
             return
-        rolls = roll_from_eyes(keypoints[:, 0], keypoints[:, 1]) if keypoints is not None else np.zeros(len(boxes))
-        rolls = np.where(np.abs(rolls) < ALIGN_MIN_DEG, 0.0, rolls)
+        _, rolls, _ = map_back(boxes, keypoints, UPRIGHT, 0)    # rolls from the eye keypoints
+        rolls = snap_upright(rolls)
         tracked = np.array([landmark_box(tr.landmarks) for tr in self.tracks]).reshape(-1, 4)
         overlap = box_iou(boxes, tracked).max(axis=1, initial=0.0)
         fresh = [i for i in np.argsort(-det_scores, kind="stable") if overlap[i] < self.match_iou]
