@@ -2,7 +2,7 @@
 functions included), so a new dependency across the boundary fails here, not on a user's
 base install:
 
-- torch-free: inference/, evaluation/, data/ and the top-level modules below never import
+- torch-free: inference/, evaluation/, data/, monitor/ and the top-level modules below never import
   torch, engine/ or models/ (models are PyTorch modules);
 - layers: data/, codec, schemes, card never import inference/, evaluation/ or cli; evaluation/
   never imports inference/; schemes imports only errors, and errors nothing of the package.
@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 PKG = Path(__file__).resolve().parents[1] / "src" / "litehrnet_plus"
-TORCH_FREE_PACKAGES = ("inference", "evaluation", "data")
+TORCH_FREE_PACKAGES = ("inference", "evaluation", "data", "monitor")
 # the package root is left out: its lazy `create_model` attribute is the documented way into
 # models/ (timm's API) and imports nothing until it is used
 TORCH_FREE_MODULES = ("codec", "schemes", "card", "resolve", "hub", "fileio", "errors", "extras")

@@ -26,6 +26,7 @@ from litehrnet_plus.data.formats import load_300w, load_wflw  # noqa: E402
 from litehrnet_plus.data.images import read_image  # noqa: E402
 from litehrnet_plus.data.transforms import crop_faces, uncrop_points  # noqa: E402
 from litehrnet_plus.fileio import atomic_write_json  # noqa: E402
+from litehrnet_plus.evaluation.metrics import roc_auc  # noqa: E402
 from litehrnet_plus.inference.landmarker import FaceLandmarker  # noqa: E402
 from litehrnet_plus.schemes import WFLW98_TO_IBUG68  # noqa: E402
 
@@ -44,21 +45,6 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, iters: int = 50) -> tuple[float, 
         w -= np.linalg.solve(h, g)
     a, b = w
     return float(a), float(b)
-
-
-def roc_auc(score: np.ndarray, positive: np.ndarray) -> float:
-    """Probability that a random positive scores above a random negative (ties count half)."""
-    pos, neg = score[positive], score[~positive]
-    if len(pos) == 0 or len(neg) == 0:
-        return float("nan")
-    order = np.argsort(np.concatenate([pos, neg]), kind="stable")
-    ranks = np.empty(len(order))
-    allv = np.concatenate([pos, neg])[order]
-    ranks[order] = np.arange(1, len(order) + 1)
-    for v in np.unique(allv):                     # average ranks of ties
-        idx = order[allv == v]
-        ranks[idx] = ranks[idx].mean()
-    return float((ranks[: len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
 
 
 def fit_samples(lm: FaceLandmarker, root: Path, every: int, rng: np.random.Generator):

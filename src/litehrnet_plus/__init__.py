@@ -8,13 +8,16 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ["FaceLandmarker", "create_model", "list_models", "__version__"]
+__all__ = ["FaceLandmarker", "DriverMonitor", "MonitorConfig", "create_model", "list_models", "__version__"]
 
 
 def __getattr__(name: str):
     if name == "FaceLandmarker":
         from .inference.landmarker import FaceLandmarker
         return FaceLandmarker
+    if name in ("DriverMonitor", "MonitorConfig"):
+        from . import monitor
+        return getattr(monitor, name)
     if name in ("create_model", "list_models"):
         from . import models
         return getattr(models, name)

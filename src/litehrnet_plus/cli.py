@@ -230,6 +230,52 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+# ----------------------------------------------------------------------------- monitor
+def _setting(text: str) -> tuple[str, float]:
+    name, sep, value = text.partition("=")
+    try:
+        if not sep:
+            raise ValueError
+        return name.strip(), float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected NAME=NUMBER (e.g. microsleep_s=1.5), got {text!r}") from None
+
+
+def cmd_monitor(args: argparse.Namespace) -> int:
+    from .inference.landmarker import FaceLandmarker
+    from .inference.predict import Options, check_display, input_kind, run_video, stop_signals
+    from .monitor import DriverMonitor, MonitorConfig
+
+    kind = input_kind(args.input)
+    if kind not in ("video", "webcam"):
+        raise UserError(f"{args.input}: monitor takes a video file or a webcam index, not {kind} input")
+    if args.show:
+        check_display()
+    if args.json and Path(args.json).suffix.lower() not in (".json", ".jsonl"):
+        raise UserError(f"--json {args.json}: the results file must end in .json or .jsonl")
+    config = MonitorConfig().with_(**dict(args.set or []))
+    if args.forward is not None:
+        config = config.with_(forward=tuple(args.forward))
+    opts = Options(out=Path(args.out) if args.out else None, json=Path(args.json) if args.json else None,
+                   show=args.show, overwrite=args.overwrite, max_faces=1)
+    lm = FaceLandmarker(args.model, detector=args.detector, threads=args.threads)
+    monitor = DriverMonitor(lm, config, eye_model=None if args.no_eye_model else "shipped", focal=args.focal)
+    with stop_signals():
+        report = run_video(lm, int(args.input) if kind == "webcam" else args.input, opts, monitor=monitor)
+    counts: dict[str, int] = {}
+    for e in report.events:
+        counts[e["kind"]] = counts.get(e["kind"], 0) + 1
+    summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "no events"
+    print(f"{report.processed} frames; {summary}", file=sys.stderr)
+    for f in report.failures[:20]:
+        print(f"failed: {f['file']}: {f['error']}", file=sys.stderr)
+    if report.interrupted:
+        print(f"interrupted ({report.interrupted}): the outputs hold the {report.processed} frames done",
+              file=sys.stderr)
+        return 143 if report.interrupted == "SIGTERM" else 130
+    return 1 if report.failed else 0
+
+
 # ----------------------------------------------------------------------------- bench
 def cmd_bench(args: argparse.Namespace) -> int:
     from .fileio import check_writable
@@ -317,6 +363,28 @@ def build_parser() -> argparse.ArgumentParser:
                     help="photos: also look for faces in the image turned by 90/180/270 degrees (all, default), "
                          "only when nothing is found upright (auto), or never (upright, fastest)")
     pr.set_defaults(func=cmd_predict)
+
+    mo = sub.add_parser("monitor", help="driver monitoring on a video or webcam: head pose, eyes, blinks, "
+                                        "PERCLOS, yawns, distraction (ONNX Runtime)")
+    mo.add_argument("input", help="video file, or webcam index (integer)")
+    mo.add_argument("--model", default=None, help="shipped tag or .onnx file (68- or 98-point; default: best shipped)")
+    mo.add_argument("--detector", default="auto", help=_DetectorsHelp())
+    mo.add_argument("--out", help="annotated video: a folder (gets STEM.mp4 and STEM.events.json) or a file "
+                                  "such as out.mp4 (the events go beside it)")
+    mo.add_argument("--json", help="per-frame results and the event list: FILE.json, or FILE.jsonl (written "
+                                   "live); printed to stdout when no output is given")
+    mo.add_argument("--show", action="store_true", help="show the overlay in a window (needs a display)")
+    mo.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    mo.add_argument("--threads", type=_positive_int, default=None, help="ONNX Runtime threads (default: 1)")
+    mo.add_argument("--focal", type=float, default=None,
+                    help="camera focal length in pixels (default: the frame's longer side)")
+    mo.add_argument("--forward", type=float, nargs=2, metavar=("YAW", "PITCH"), default=None,
+                    help="the head pose of looking straight ahead (default: learnt over the first seconds)")
+    mo.add_argument("--set", type=_setting, action="append", metavar="NAME=VALUE",
+                    help="change a threshold, e.g. --set microsleep_s=1.5 (README: the settings)")
+    mo.add_argument("--no-eye-model", action="store_true",
+                    help="eye state from the eye aspect ratio alone, without the eye-state classifier")
+    mo.set_defaults(func=cmd_monitor)
 
     t = sub.add_parser("train", help="train a model from a YAML config (resumable)")
     t.add_argument("config", help="YAML config file, or the name of a shipped config (`litehrnet-plus configs`)")

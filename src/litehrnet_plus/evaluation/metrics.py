@@ -62,3 +62,18 @@ def summarise(nme: np.ndarray, threshold: float = 0.10) -> dict:
     nme = np.asarray(nme, dtype=np.float64)
     return {"faces": int(len(nme)), "nme": float(nme.mean()) if len(nme) else float("nan"),
             f"fr@{threshold:.2f}": failure_rate(nme, threshold), f"auc@{threshold:.2f}": auc(nme, threshold)}
+
+
+def roc_auc(score: np.ndarray, positive: np.ndarray) -> float:
+    """Area under the ROC curve: the probability that a random positive scores above a random
+    negative (ties count half); NaN when either class is empty."""
+    score = np.asarray(score, dtype=np.float64)
+    positive = np.asarray(positive, dtype=bool)
+    n_pos, n_neg = int(positive.sum()), int((~positive).sum())
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    values, inverse, counts = np.unique(score, return_inverse=True, return_counts=True)
+    # the average rank of each distinct value (ties share it)
+    mid = np.cumsum(counts) - (counts - 1) / 2
+    ranks = mid[inverse]
+    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))

@@ -10,6 +10,7 @@ document holding exactly the processed items, marked with how the run ended.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import signal
 import sys
@@ -24,7 +25,7 @@ from tqdm import tqdm
 from .. import __version__
 from ..data.images import IMAGE_EXTENSIONS, list_images, read_image
 from ..errors import ImageReadError, UserError, VideoReadError
-from ..fileio import OutputExistsError, atomic_write_bytes, check_writable
+from ..fileio import OutputExistsError, atomic_write_bytes, atomic_write_json, check_writable
 from .draw import draw_faces
 from .landmarker import FaceLandmarker
 from .results import MAX_LISTED_FAILURES, ResultsWriter, document, frame_entry, image_entry
@@ -50,6 +51,7 @@ class Report:
     failures: list[dict] = field(default_factory=list)
     interrupted: str | None = None   # "SIGINT" / "SIGTERM" when the run was stopped
     error: str | None = None         # an unexpected error that ended the run (it is re-raised)
+    events: list[dict] = field(default_factory=list)   # the driver monitor's, when one ran
 
     def fail(self, file: str, error: str, writer: "ResultsWriter | None") -> None:
         self.failed += 1
@@ -304,20 +306,28 @@ class _VideoWriter:
             self.tmp.unlink(missing_ok=True)
 
 
-def run_video(lm: FaceLandmarker, source: str | int, opts: Options, tracker: FaceTracker | None = None) -> Report:
-    """A video file or webcam: tracked, smoothed landmarks per frame; annotated video to --out."""
+def run_video(lm: FaceLandmarker, source: str | int, opts: Options, tracker: FaceTracker | None = None,
+              monitor=None) -> Report:
+    """A video file or webcam: tracked, smoothed landmarks per frame; annotated video to --out.
+    monitor: a DriverMonitor (the `monitor` command): each frame is read by it, its state goes
+    into the frame's entry and the overlay, its events into the results and, with --out, into
+    <stem>.events.json."""
     video = open_video(source)
     stem = f"webcam{source}" if isinstance(source, int) else Path(source).stem
     out_video = video_path(opts.out, stem) if opts.out is not None else None
-    planned = [p for p in (out_video, opts.json) if p is not None]
+    out_events = out_video.with_name(f"{stem}.events.json") if monitor is not None and out_video else None
+    planned = [p for p in (out_video, opts.json, out_events) if p is not None]
     if not isinstance(source, int):
         _refuse_inputs(planned, [Path(source)])
     _refuse_existing(planned, opts.overwrite)
+    if monitor is not None:
+        tracker = monitor.tracker
     tracker = tracker or FaceTracker(lm, max_faces=opts.max_faces)
-    report, vwriter = Report(), None
+    report, vwriter, state = Report(), None, None
     try:
+        settings = {"monitor": dataclasses.asdict(monitor.config)} if monitor is not None else {}
         writer = _writer(opts, _header(lm, opts, video=video.name, fps=round(video.fps, 3),
-                                       track_threshold=round(float(tracker.threshold), 4)), "frames")
+                                       track_threshold=round(float(tracker.threshold), 4), **settings), "frames")
     except BaseException:
         video.close()
         raise
@@ -328,19 +338,29 @@ def run_video(lm: FaceLandmarker, source: str | int, opts: Options, tracker: Fac
                 if _stop_requested(report):
                     break
                 try:
-                    faces = tracker.update(frame, t)
+                    if monitor is not None:
+                        state = monitor.update(frame, t)
+                        faces = [state.face] if state.face is not None else []
+                    else:
+                        faces = tracker.update(frame, t)
                 except (UserError, ValueError) as e:
                     report.fail(f"{video.name} frame {index}", str(e), writer)
                     tracker.reset()
                     bar.update(1)
                     continue
                 if writer:
-                    writer.add(frame_entry(index, frame.shape, faces, t))
+                    entry = frame_entry(index, frame.shape, faces, t)
+                    if state is not None:
+                        entry["driver"] = state.to_dict()
+                    writer.add(entry)
                 report.processed += 1
                 report.faces += len(faces)
                 bar.update(1)
                 bar.set_postfix(faces=len(faces), refresh=False)
-                overlay = draw_faces(frame, faces, lm.model.scheme, opts.boxes) if (out_video or opts.show) else None
+                overlay = None
+                if out_video or opts.show:
+                    overlay = (draw_faces(frame, faces, lm.model.scheme, opts.boxes) if state is None else
+                               monitor.draw(frame, state))
                 if out_video is not None:
                     if vwriter is None:
                         check_writable(out_video, opts.overwrite)
@@ -362,6 +382,13 @@ def run_video(lm: FaceLandmarker, source: str | int, opts: Options, tracker: Fac
             video.close()
             if vwriter is not None:
                 vwriter.close()
+            extra = {"detector_runs": tracker.detector_runs}
+            if monitor is not None:
+                report.events = [e.to_dict() for e in monitor.finish()]
+                extra["events"] = report.events
+                if out_events is not None and report.processed:
+                    atomic_write_json(out_events, {"video": video.name, "interrupted": report.ended(),
+                                                   "processed": report.processed, "events": report.events})
             if writer:
-                writer.close(interrupted=report.ended(), detector_runs=tracker.detector_runs)
+                writer.close(interrupted=report.ended(), **extra)
     return report

@@ -13,7 +13,11 @@ JSON document (schema_version 1), one per run:
 
     FACE = {"box": [x1, y1, x2, y2], "score": s, "landmarks": [[x, y], ...] (K),
             "landmark_scores": [p, ...] (K), "roll": degrees, "quality": q in [0, 1],
-            "track_id": n (video only)}
+            "track_id": n (video only),
+            # the driver monitor's (`monitor`) additions:
+            "head_pose": {"yaw", "pitch", "roll" (degrees), "rotation": 3x3, "translation": [x, y, z] mm},
+            "eyes": {"left"|"right": {"aspect_ratio", "openness", "closed_probability"}},
+            "mouth": {"aspect_ratio", "yawning"}}
 
 `ResultsWriter` streams it: entries go to disk as they are made (memory stays bounded on a
 stream that runs for hours) and every way a run ends, interruption included, leaves a valid
@@ -27,9 +31,14 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:       # the driver monitor's per-face readings (monitor/ builds on inference/)
+    from ..monitor.eyes import EyeState
+    from ..monitor.headpose import HeadPose
+    from ..monitor.mouth import MouthState
 
 SCHEMA_VERSION = 1
 COORDINATES = "0-based pixels, pixel centres at integers"
@@ -47,6 +56,10 @@ class Face:
     track_id: int | None = None      # video: the same number for the same face across frames
     roll: float = 0.0                # degrees the face's eye line slopes (its crop was turned by it)
     quality: float | None = None     # probability that this fit's NME is below 0.10 (calibrated)
+    # filled in by DriverMonitor (monitor/): head pose, each eye ("left"/"right" in the image), mouth
+    head_pose: "HeadPose | None" = None
+    eyes: "dict[str, EyeState] | None" = None
+    mouth: "MouthState | None" = None
 
     @property
     def confidence(self) -> float:
@@ -63,6 +76,12 @@ class Face:
         out["roll"] = round(float(self.roll), 2)
         if self.quality is not None:
             out["quality"] = round(float(self.quality), 4)
+        if self.head_pose is not None:
+            out["head_pose"] = self.head_pose.to_dict()
+        if self.eyes is not None:
+            out["eyes"] = {side: e.to_dict() for side, e in self.eyes.items()}
+        if self.mouth is not None:
+            out["mouth"] = self.mouth.to_dict()
         return out
 
 
