@@ -57,7 +57,7 @@ def describe(path: Path, pts: np.ndarray) -> dict:
 def pick(pool: list[tuple[Path, np.ndarray, dict]], state: str) -> tuple[Path, np.ndarray, dict]:
     tests = {"ahead": lambda d: abs(d["yaw"]) < 10 and abs(d["pitch"]) < 12 and d["ear"] > 0.28 and d["mar"] < 0.05,
              "shut": lambda d: d["ear_max"] <= 0.1 and abs(d["yaw"]) < 25 and d["mar"] < 0.2,
-             "yawn": lambda d: d["mar"] >= 0.6 and d["ear"] >= 0.12 and abs(d["yaw"]) < 30,
+             "yawn": lambda d: d["mar"] >= 0.6 and d["ear"] >= 0.12 and abs(d["yaw"]) < 20,
              "turned": lambda d: 45 <= abs(d["yaw"]) <= 75 and d["ear"] > 0.15}
     found = [c for c in pool if tests[state](c[2]) and c[2]["height"] >= 80]
     if not found:
