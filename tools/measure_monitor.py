@@ -54,10 +54,7 @@ def events_vs_script(monitor: DriverMonitor, frames, fps, script: dict | None) -
     for i, f in enumerate(frames):
         monitor.update(f, i / fps)
     events = [e.to_dict() for e in monitor.finish()]
-    out = {"events": events}
-    if script is not None:
-        out["script"] = [{k: s[k] for k in ("state", "start", "end")} for s in script["segments"]]
-    return out
+    return {"events": events}
 
 
 def stage_times(lm: FaceLandmarker, frames, fps, rounds: int = 3) -> dict:
@@ -84,23 +81,13 @@ def stage_times(lm: FaceLandmarker, frames, fps, rounds: int = 3) -> dict:
     return {k: round(1e3 * float(np.median(v)), 4) for k, v in stages.items()}
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("video", type=Path)
-    ap.add_argument("--model", default="litehrnet_plus_10m.300w")
-    ap.add_argument("--rounds", type=int, default=6)
-    ap.add_argument("--json", type=Path)
-    args = ap.parse_args(argv)
-    frames, fps = frames_of(args.video)
-    script_file = args.video.with_name(args.video.stem + ".script.json")
-    script = json.loads(script_file.read_text()) if script_file.is_file() else None
-    lm = FaceLandmarker(args.model, threads=1)
+def measure(tag: str, frames, fps, script, rounds: int) -> dict:
+    lm = FaceLandmarker(tag, threads=1)
     monitor = DriverMonitor(lm)
-    res = {"video": args.video.name, "frames": len(frames), "model": args.model,
-           **events_vs_script(monitor, frames, fps, script)}
+    res = {"model": tag, **events_vs_script(monitor, frames, fps, script)}
     tracker = FaceTracker(lm, max_faces=1)
     per = {"tracking": [], "monitor": []}
-    for r in range(args.rounds):
+    for r in range(rounds):
         order = ("tracking", "monitor") if r % 2 == 0 else ("monitor", "tracking")
         for name in order:
             if name == "tracking":
@@ -114,9 +101,27 @@ def main(argv: list[str] | None = None) -> int:
     res["ms_per_frame_median"] = {k: round(v, 4) for k, v in med.items()}
     res["monitor_extra_ms"] = round(med["monitor"] - med["tracking"], 4)
     res["stages_ms_median"] = stage_times(lm, frames, fps)
-    print(json.dumps({k: v for k, v in res.items() if k != "events"}, indent=1))
-    for e in res["events"]:
-        print(e)
+    return res
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("video", type=Path)
+    ap.add_argument("--models", nargs="+", default=["litehrnet_plus_30m.300w", "litehrnet_plus_10m.300w"])
+    ap.add_argument("--rounds", type=int, default=6)
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args(argv)
+    frames, fps = frames_of(args.video)
+    script_file = args.video.with_name(args.video.stem + ".script.json")
+    script = json.loads(script_file.read_text()) if script_file.is_file() else None
+    res = {"video": args.video.name, "frames": len(frames),
+           "script": None if script is None else [{k: s[k] for k in ("state", "start", "end")}
+                                                  for s in script["segments"]],
+           "models": [measure(tag, frames, fps, script, args.rounds) for tag in args.models]}
+    for m in res["models"]:
+        print(m["model"], m["ms_per_frame_median"], "extra", m["monitor_extra_ms"], m["stages_ms_median"])
+        for e in m["events"]:
+            print("  ", e)
     if args.json:
         atomic_write_json(args.json, res)
     return 0

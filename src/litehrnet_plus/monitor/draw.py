@@ -21,7 +21,7 @@ def draw_driver(frame: np.ndarray, state: DriverState, scheme: LandmarkScheme, f
     face = state.face
     out = draw_faces(frame, [face], scheme) if face is not None else frame.copy()
     h, w = frame.shape[:2]
-    scale = max(0.45, min(w, h) / 900)
+    scale = max(0.5, min(w, h) / 800)
     thick = max(1, int(round(scale * 2)))
     lines: list[tuple[str, tuple[int, int, int]]] = []
     if face is not None and face.head_pose is not None:
@@ -53,9 +53,15 @@ def draw_driver(frame: np.ndarray, state: DriverState, scheme: LandmarkScheme, f
         lines.append(("no face", ALERT))
     for a in state.alerts:
         lines.append((a.upper().replace("_", " "), ALERT))
-    y = int(24 * scale * 1.6)
+    step = int(22 * scale * 1.6)
+    if lines:
+        # a dark panel under the text keeps it readable on any background
+        width = max(cv2.getTextSize(t, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)[0][0] for t, _ in lines) + 20
+        y1 = min(h, step * len(lines) + step // 2)
+        region = out[:y1, :min(w, width)]
+        region[:] = (region * 0.45).astype(np.uint8)
+    y = step
     for text, colour in lines:
-        cv2.putText(out, text, (10, y), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), thick + 2, cv2.LINE_AA)
         cv2.putText(out, text, (10, y), cv2.FONT_HERSHEY_SIMPLEX, scale, colour, thick, cv2.LINE_AA)
-        y += int(22 * scale * 1.6)
+        y += step
     return out
