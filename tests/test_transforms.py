@@ -10,7 +10,6 @@ from hypothesis import strategies as st
 from litehrnet_plus.data.transforms import (
     AugmentConfig,
     check_box,
-    color_jitter,
     crop_matrix,
     flip_landmarks,
     invert_affine,
@@ -273,11 +272,43 @@ def test_sample_matrix_never_flips_when_the_scheme_cannot():
     assert flipped and np.linalg.det(m[:, :2]) < 0
 
 
-def test_color_jitter_keeps_uint8_range():
-    crop = np.full((8, 8, 3), 200, dtype=np.uint8)
-    assert color_jitter(crop, 0.0, np.random.default_rng(0)) is crop
-    out = color_jitter(crop, 0.5, np.random.default_rng(0))
-    assert out.dtype == np.uint8 and out.shape == crop.shape
+def _old_color_jitter(crop, amount, rng):
+    """The brightness/contrast jitter the shipped models were trained with."""
+    alpha = 1.0 + rng.uniform(-amount, amount)
+    beta = 255.0 * rng.uniform(-amount, amount) / 2
+    return np.clip(crop.astype(np.float32) * alpha + beta, 0, 255).astype(np.uint8)
+
+
+def test_photometric_defaults_are_the_old_brightness_contrast_jitter():
+    """Configs written before the photometric fields draw exactly the same crops (resumed
+    runs stay bit-exact)."""
+    from litehrnet_plus.data.photometric import photometric
+    crop = np.random.default_rng(3).integers(0, 255, (16, 16, 3), dtype=np.uint8)
+    for seed in range(5):
+        want = _old_color_jitter(crop, 0.2, np.random.default_rng(seed))
+        got = photometric(crop, AugmentConfig(), np.random.default_rng(seed))
+        assert np.array_equal(got, want)
+    off = AugmentConfig(color=0.0)
+    assert np.array_equal(photometric(crop, off, np.random.default_rng(0)), crop)
+
+
+def test_photometric_steps_do_what_they_say():
+    from litehrnet_plus.data.photometric import photometric
+    rng = np.random.default_rng(0)
+    crop = rng.integers(0, 255, (32, 32, 3), dtype=np.uint8)
+    base = dict(color=0.0)
+    swap = photometric(crop, AugmentConfig(**base, channel_swap_prob=1.0), rng)
+    assert np.array_equal(swap, crop[..., ::-1])
+    grey = photometric(crop, AugmentConfig(**base, grayscale_prob=1.0), rng)
+    assert np.array_equal(grey[..., 0], grey[..., 1]) and np.array_equal(grey[..., 1], grey[..., 2])
+    cast = photometric(np.full((8, 8, 3), 128, np.uint8), AugmentConfig(**base, channel_gain=0.5), rng)
+    assert len(set(cast[0, 0].tolist())) == 3                     # each channel its own gain
+    occluded = photometric(crop, AugmentConfig(**base, occlusion_prob=1.0), rng)
+    changed = np.any(occluded != crop, axis=2)
+    assert 0.02 < changed.mean() < 0.2                           # one patch, 15-40% of each side
+    for kw in ({"blur_prob": 1.0}, {"noise": 0.05}, {"jpeg_prob": 1.0}, {"hue": 30.0}):
+        out = photometric(crop, AugmentConfig(**base, **kw), rng)
+        assert out.dtype == np.uint8 and out.shape == crop.shape and not np.array_equal(out, crop)
 
 
 def test_wflw_to_ibug_correspondence_keeps_the_eye_corners_and_mirror():

@@ -208,7 +208,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
                    show=args.show, boxes=args.boxes, overwrite=args.overwrite, max_faces=args.max_faces,
                    min_quality=args.min_quality)
     lm = FaceLandmarker(args.model, detector=args.detector, threads=args.threads, flip_test=args.flip_test,
-                        orientations=args.orientations)
+                        orientations=args.orientations, min_face=args.min_face)
     with stop_signals():
         if kind in ("video", "webcam"):
             report = run_video(lm, int(args.input) if kind == "webcam" else args.input, opts)
@@ -359,6 +359,9 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--min-quality", type=float, default=None, metavar="Q",
                     help="photos: drop faces whose quality (the probability that the fit's NME is below 0.10) "
                          "is below Q")
+    pr.add_argument("--min-face", type=float, default=None, metavar="PX",
+                    help="also find faces as small as PX pixels in large photos (the detector runs on tiles "
+                         "too; README: the cost)")
     pr.add_argument("--orientations", choices=("all", "auto", "upright"), default="all",
                     help="photos: also look for faces in the image turned by 90/180/270 degrees (all, default), "
                          "only when nothing is found upright (auto), or never (upright, fastest)")

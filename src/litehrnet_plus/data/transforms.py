@@ -105,6 +105,16 @@ class AugmentConfig:
     rotation_prob: float = 1.0
     shift: float = 0.05                               # centre jitter, fraction of the crop side
     color: float = 0.2                                # brightness/contrast jitter amplitude
+    # photometric (data/photometric.py), all off by default: colour casts, hue, RGB for BGR,
+    # grey cameras, blur, sensor noise, JPEG, occluding patches
+    channel_gain: float = 0.0                         # per-channel gains exp(U(-g, g))
+    hue: float = 0.0                                  # hue shift, degrees in [-h, h]
+    channel_swap_prob: float = 0.0
+    grayscale_prob: float = 0.0
+    blur_prob: float = 0.0                            # Gaussian, sigma 0.5-1.5 px
+    noise: float = 0.0                                # Gaussian, sigma up to noise x 255
+    jpeg_prob: float = 0.0                            # quality 20-80
+    occlusion_prob: float = 0.0                       # a patch of 15-40% of each side
 
     @classmethod
     def none(cls) -> "AugmentConfig":
@@ -124,14 +134,6 @@ def sample_matrix(box: np.ndarray, output_size: int, aug: AugmentConfig, rng: np
 def flip_landmarks(pts: np.ndarray, perm: list[int]) -> np.ndarray:
     """Reorder mirrored landmarks so index i is again the same semantic point."""
     return np.asarray(pts)[perm]
-
-
-def color_jitter(crop: np.ndarray, amount: float, rng: np.random.Generator) -> np.ndarray:
-    if amount <= 0:
-        return crop
-    alpha = 1.0 + rng.uniform(-amount, amount)
-    beta = 255.0 * rng.uniform(-amount, amount) / 2
-    return np.clip(crop.astype(np.float32) * alpha + beta, 0, 255).astype(np.uint8)
 
 
 def to_input(crops: np.ndarray) -> np.ndarray:

@@ -13,7 +13,8 @@ from ..codec import HeatmapCodec
 from ..data.formats import FaceSample
 from ..card import DEFAULT_CROP_SCALE
 from ..data.images import read_image
-from ..data.transforms import (AugmentConfig, color_jitter, crop_matrix, flip_landmarks,
+from ..data.photometric import photometric
+from ..data.transforms import (AugmentConfig, crop_matrix, flip_landmarks,
                                sample_matrix, to_input, transform_points, warp)
 from ..errors import ConfigError
 from ..schemes import LandmarkScheme
@@ -69,7 +70,7 @@ class LandmarkDataset(Dataset):
         if flipped:
             pts = flip_landmarks(pts, self.perm)
         if rng is not None:
-            crop = color_jitter(crop, self.augment.color, rng)
+            crop = photometric(crop, self.augment, rng)
         return crop, pts, m
 
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:

@@ -58,7 +58,8 @@ class FaceLandmarker:
     def __init__(self, model: str | os.PathLike | None = None,
                  detector: str | Callable[[np.ndarray], Detections] = DEFAULT_DETECTOR,
                  threads: int | None = None, providers: list[str] | None = None,
-                 flip_test: bool = False, orientations: str = "all", align: bool = True) -> None:
+                 flip_test: bool = False, orientations: str = "all", align: bool = True,
+                 min_face: float | None = None) -> None:
         if not isinstance(flip_test, (bool, np.bool_)):
             raise ConfigError(f"flip_test must be True or False, got {flip_test!r}")
         if not (isinstance(detector, str) or callable(detector)):
@@ -69,7 +70,9 @@ class FaceLandmarker:
             raise ConfigError(f"orientations must be one of {ORIENTATIONS}, got {orientations!r}")
         self.orientations = orientations
         self.align = bool(align)        # turn crops upright by the face's roll
-        self.detector = get_detector(detector)
+        # min_face: also find faces down to this many pixels in large photos (detector tiles)
+        self.detector = get_detector(detector, min_face)
+        self.min_face = min_face
         self._quality = quality_function(self.model.tag)
         self.detector_name = getattr(self.detector, "name", None) or getattr(detector, "__name__", "custom")
 
