@@ -118,7 +118,9 @@ def main(argv: list[str] | None = None) -> int:
         install("detector_min_face", None, {args.detector: res["detector_min_face"]})
 
     runs = {"plain": FaceLandmarker(args.model, detector=args.detector),
-            f"min_face={args.min_face:g}": FaceLandmarker(args.model, detector=args.detector, min_face=args.min_face)}
+            f"min_face={args.min_face:g}": FaceLandmarker(args.model, detector=args.detector, min_face=args.min_face),
+            f"min_face={args.min_face:g}, upright": FaceLandmarker(args.model, detector=args.detector,
+                                                                   min_face=args.min_face, orientations="upright")}
     sizes_all, nmes = [], {k: [] for k in runs}
     times = {k: [] for k in runs}
     tiles = []
@@ -133,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
             faces = lmk.detect(canvas)
             times[name].append(time.perf_counter() - t0)
             nmes[name] += match(faces, truth)
-            if name != "plain":
+            if name.endswith("upright"):
                 tiles.append(lmk.detector.tiles_run)
     bins = ((40, 60), (60, 80), (80, 100), (100, 121))
     res["runs"] = {name: {"found": f"{sum(n is not None for n in nmes[name])} / {len(nmes[name])}",

@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from .errors import ConfigError
 
@@ -151,8 +150,12 @@ def _smoothed_neighbourhood(hm: np.ndarray, px: np.ndarray, py: np.ndarray, sigm
     span = np.arange(len(kern) + 2)                # window rows py-1-r .. py+1+r, padded coordinates
     window = padded[np.arange(n)[:, None, None, None], np.arange(k)[None, :, None, None],
                     (py[..., None] + span)[..., :, None], (px[..., None] + span)[..., None, :]]
-    rows = sliding_window_view(window, len(kern), axis=-2) @ kern     # (N,K,3,W')
-    return sliding_window_view(rows, len(kern), axis=-1) @ kern       # (N,K,3,3)
+    # the 3 shifted kernels as the rows of one (3, L+2) matrix: blur rows and columns in two
+    # small matmuls (A W A^T) instead of sliding windows
+    shifts = np.zeros((3, len(kern) + 2), np.float32)
+    for d in range(3):
+        shifts[d, d:d + len(kern)] = kern
+    return shifts @ window @ shifts.T                                  # (N,K,3,3)
 
 
 def average_with_mirror(pts: np.ndarray, scores: np.ndarray, mirrored_pts: np.ndarray,
