@@ -14,6 +14,9 @@
    keeps their structure (whole regions shifted together). The error of the solved angles.
 3. 300-W roll: on lfpw/testset, the roll the solver gives from the model's landmarks (ground
    truth box) against the eye-line angle of the ground truth (points 36 -> 45).
+4. Real photos, the landmarks' share of the error: on lfpw/testset and wflw-partial (its
+   68-point subset), the pose solved from the model's landmarks (ground-truth box) against the
+   pose solved from the ground-truth landmarks, by |yaw| bin of the latter.
 """
 from __future__ import annotations
 
@@ -118,10 +121,35 @@ def roll_300w(root: Path, model_tag: str) -> tuple[dict, np.ndarray]:
             "roll_mae_from_ground_truth_landmarks": round(float(np.mean(errs_gt)), 2)}, np.array(residuals)
 
 
+def photos(w300: Path, wflw: Path, model_tag: str) -> dict:
+    from litehrnet_plus.data.formats import load_wflw
+    from litehrnet_plus.inference.landmarker import FaceLandmarker
+    from litehrnet_plus.schemes import WFLW98_TO_IBUG68
+    lm = FaceLandmarker(model_tag)
+    out = {"model": model_tag}
+    sets = {"lfpw/testset": [(s.image_path, s.landmarks) for s in load_300w(w300, "lfpw/testset")],
+            "wflw-partial": [(s.image_path, s.landmarks[list(WFLW98_TO_IBUG68)]) for s in load_wflw(wflw, "test")]}
+    for name, faces in sets.items():
+        truth, pred = [], []
+        for path, gt in faces:
+            image = read_image(path, orient=False)
+            gt = gt.astype(np.float64)
+            cam = camera_matrix(image.shape[1], image.shape[0])
+            p = solve_head_pose(lm.landmarks(image, landmark_box(gt)[None])[0], cam)
+            g = solve_head_pose(gt, cam)
+            truth.append((g.yaw, g.pitch, g.roll))
+            pred.append((p.yaw, p.pitch, p.roll))
+        truth, pred = np.array(truth), np.array(pred)
+        out[name] = summary(angle_errors(pred, truth), truth[:, 0])
+        out[name]["yaw_slope_pred_on_truth"] = round(float(np.polyfit(truth[:, 0], pred[:, 0], 1)[0]), 3)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--aflw", type=Path, default=ROOT.parent / "shared/data/aflw2000-3d-labels")
     ap.add_argument("--300w", dest="w300", type=Path, default=ROOT.parent / "shared/data/300w")
+    ap.add_argument("--wflw", type=Path, default=ROOT.parent / "shared/data/wflw-partial")
     ap.add_argument("--model", default="litehrnet_plus_10m.300w")
     ap.add_argument("--nme", type=float, nargs="+", default=[0.0371, 0.0418],
                     help="Gaussian landmark noise of the synthetic renders, as NME (default: 30M's, 10M's)")
@@ -130,7 +158,8 @@ def main(argv: list[str] | None = None) -> int:
     roll, residuals = roll_300w(args.w300, args.model)
     noise = [0.0] + args.nme + [(f"{args.model} residuals on lfpw/testset", residuals)]
     res = {"real_geometry_aflw2000": real_geometry(args.aflw), "synthetic": synthetic(args.aflw, noise),
-           "roll_300w_lfpw_testset": roll}
+           "roll_300w_lfpw_testset": roll,
+           "photos_model_vs_ground_truth_landmarks": photos(args.w300, args.wflw, args.model)}
     print(json.dumps(res, indent=1))
     if args.json:
         atomic_write_json(args.json, res)

@@ -146,7 +146,8 @@ def _smoothed_neighbourhood(hm: np.ndarray, px: np.ndarray, py: np.ndarray, sigm
     n, k = hm.shape[:2]
     kern = _gaussian_kernel(sigma)
     pad = len(kern) // 2 + 1
-    padded = np.pad(hm, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    padded = np.zeros((n, k, hm.shape[2] + 2 * pad, hm.shape[3] + 2 * pad), np.float32)   # np.pad: 10x slower
+    padded[:, :, pad:-pad, pad:-pad] = hm
     span = np.arange(len(kern) + 2)                # window rows py-1-r .. py+1+r, padded coordinates
     window = padded[np.arange(n)[:, None, None, None], np.arange(k)[None, :, None, None],
                     (py[..., None] + span)[..., :, None], (px[..., None] + span)[..., None, :]]
