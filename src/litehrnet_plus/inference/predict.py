@@ -315,7 +315,7 @@ def run_video(lm: FaceLandmarker, source: str | int, opts: Options, tracker: Fac
     video = open_video(source)
     stem = f"webcam{source}" if isinstance(source, int) else Path(source).stem
     out_video = video_path(opts.out, stem) if opts.out is not None else None
-    out_events = out_video.with_name(f"{stem}.events.json") if monitor is not None and out_video else None
+    out_events = out_video.with_name(f"{out_video.stem}.events.json") if monitor is not None and out_video else None
     planned = [p for p in (out_video, opts.json, out_events) if p is not None]
     if not isinstance(source, int):
         _refuse_inputs(planned, [Path(source)])

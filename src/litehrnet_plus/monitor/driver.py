@@ -216,7 +216,7 @@ class DriverMonitor:
         if self._yawn.lasted(t) >= cfg.yawn_min_s - _EPS:
             self._alert(self._yawn, t, alerts)
         # head
-        away, deviation = self._looking_away(face, t)
+        away, deviation = self._looking_away(face)
         ended += self._keep(self._away.update(away, t, n, deviation), cfg.distraction_s)
         if self._away.lasted(t) >= cfg.distraction_s - _EPS:
             self._alert(self._away, t, alerts)
@@ -255,7 +255,7 @@ class DriverMonitor:
             return p >= (cfg.open_probability if self._closed else cfg.closed_probability)
         return float(np.mean([e.openness for e in eyes])) <= 0.2     # 80% closed by the aspect ratio
 
-    def _looking_away(self, face: Face, t: float) -> tuple[bool, float]:
+    def _looking_away(self, face: Face) -> tuple[bool, float]:
         cfg = self.config
         pose = face.head_pose
         if pose is None:
