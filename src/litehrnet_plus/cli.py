@@ -286,6 +286,19 @@ def cmd_bench(args: argparse.Namespace) -> int:
     split = lambda text: [t.strip() for t in text.split(",") if t.strip()]  # noqa: E731
     log = lambda msg: print(msg, file=sys.stderr)  # noqa: E731
     models = args.model or ["litehrnet_plus_10m", "litehrnet_plus_30m"]
+    if args.mode == "end-to-end":
+        from .inference.bench_end_to_end import format_end_to_end, run_end_to_end
+        if not args.crops:
+            raise UserError("--mode end-to-end needs --crops FOLDER: photos with .pts files (faces to track)")
+        models = args.model or ["litehrnet_plus_10m.300w", "litehrnet_plus_30m.300w"]
+        report = {"format": "litehrnet_plus.bench/1", "machine": machine_info(args.note),
+                  "end_to_end": run_end_to_end(models, args.crops, rounds=args.rounds * 8, use_dlib=not args.no_dlib,
+                                               video_frames=args.video_frames, log=log)}
+        print(format_end_to_end(report["end_to_end"]))
+        if args.json:
+            write_report(report, args.json)
+            print(f"wrote {args.json}")
+        return 0
     if args.mode == "training":
         report = {"format": "litehrnet_plus.bench/1", "machine": machine_info(args.note), "rows": []}
     else:
@@ -442,8 +455,10 @@ def build_parser() -> argparse.ArgumentParser:
     bn.add_argument("--profile", action="store_true",
                     help="also run ONNX Runtime's profiler on each graph (batch 1, 1 thread): time per op type")
     bn.add_argument("--keep-graphs", metavar="DIR", help="copy the exported graphs into DIR")
-    bn.add_argument("--mode", choices=["inference", "training", "both"], default="inference",
-                    help="training: images/s of a training step per model, --threads and --train-variants")
+    bn.add_argument("--mode", choices=["inference", "training", "both", "end-to-end"], default="inference",
+                    help="end-to-end: landmarks(image, box) per face and tracked video against dlib (needs --crops); "
+                         "training: images/s of a training step per model, --threads and --train-variants")
+    bn.add_argument("--video-frames", type=_positive_int, default=300, help="end-to-end: frames of the video clip")
     bn.add_argument("--train-variants", default="eager,channels_last",
                     help="comma-separated: eager, channels_last, compile, compile+channels_last")
     bn.add_argument("--train-batch", type=int, default=64)
