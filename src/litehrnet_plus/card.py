@@ -22,7 +22,7 @@ from .errors import CheckpointError
 DEFAULT_INPUT_SIZE = 96
 DEFAULT_CROP_SCALE = 1.25
 ACTIVATIONS = ("sigmoid", "none")      # output activation baked into an exported graph
-GRAPHS = ("plain", "deploy", "int8")
+GRAPHS = ("plain", "deploy", "int8", "litert")
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class ModelCard:
     codec: HeatmapCodec = field(default_factory=HeatmapCodec)
     loss: str = "bce"
     activation: str = "sigmoid"                  # of the exported graph's output
-    graph: str | None = None                     # ONNX files: plain | deploy | int8
+    graph: str | None = None                     # exported files: plain | deploy | int8 (ONNX), litert
     tag: str | None = None                       # shipped tag, e.g. litehrnet_plus_30m.300w
     track_threshold: float | None = None         # video: lost-face threshold measured for this model
     model_config: dict | None = None             # the architecture's full config (models/litehrnet.py)

@@ -48,6 +48,13 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     out = check_writable(args.output, args.overwrite)
     model, card = load_model_for_export(args.model, num_landmarks=args.landmarks)
+    if out.suffix.lower() == ".tflite":
+        from .engine.export_litert import card_path, export_litert
+        if args.input_size is not None:
+            card = card.with_(input_size=args.input_size)
+        worst = export_litert(model, out, card)
+        print(f"wrote {out} and {card_path(out)} (LiteRT, {worst:.1e} from PyTorch)")
+        return 0
     if args.graph == "deploy":
         from .engine.deploy import export_deploy
         export_deploy(model, out, card=card, input_size=args.input_size)
@@ -293,7 +300,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         models = args.model or ["litehrnet_plus_10m.300w", "litehrnet_plus_30m.300w"]
         report = {"format": "litehrnet_plus.bench/1", "machine": machine_info(args.note),
                   "end_to_end": run_end_to_end(models, args.crops, rounds=args.rounds * 8, use_dlib=not args.no_dlib,
-                                               video_frames=args.video_frames, log=log)}
+                                               video_frames=args.video_frames,
+                                               backends=tuple(split(args.backend)), log=log)}
         print(format_end_to_end(report["end_to_end"]))
         if args.json:
             write_report(report, args.json)
@@ -339,9 +347,9 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--overwrite", action="store_true")
     f.set_defaults(func=cmd_flops)
 
-    e = sub.add_parser("export", help="export a model or checkpoint to ONNX")
+    e = sub.add_parser("export", help="export a model or checkpoint to ONNX, or to LiteRT (an OUT.tflite name)")
     e.add_argument("--model", required=True, help="registered name (random init), shipped tag, or checkpoint .pt")
-    e.add_argument("output", help="output .onnx path")
+    e.add_argument("output", help="output .onnx path, or .tflite for LiteRT (needs the 'litert-export' extra)")
     e.add_argument("--landmarks", type=int, default=None)
     e.add_argument("--input-size", type=int, default=None)
     e.add_argument("--graph", choices=("deploy", "plain"), default="deploy",
@@ -440,7 +448,8 @@ def build_parser() -> argparse.ArgumentParser:
                          "(default: litehrnet_plus_10m litehrnet_plus_30m)")
     bn.add_argument("--batch-size", type=_ints, default=[1, 64], help="batch sizes, e.g. 1,64")
     bn.add_argument("--threads", type=_ints, default=[1, 2], help="ONNX Runtime / torch threads, e.g. 1,2")
-    bn.add_argument("--backend", default="onnxruntime", help="comma-separated: onnxruntime, pytorch")
+    bn.add_argument("--backend", default="onnxruntime",
+                    help="comma-separated: onnxruntime, pytorch (end-to-end: onnxruntime, litert)")
     bn.add_argument("--graphs", default="plain,deploy",
                     help="graphs exported for names/checkpoints: plain, deploy, int8, or a deploy variant "
                          "deploy:key=value+... (engine/deploy/options.py DeployOptions), comma-separated")

@@ -9,7 +9,7 @@ from .errors import UserError
 
 # importable module -> the extra of pyproject.toml that installs it
 EXTRA_OF = {"torch": "train", "onnx": "train", "onnxscript": "train", "yaml": "train", "matplotlib": "train",
-            "dlib": "dlib", "mediapipe": "mediapipe"}
+            "dlib": "dlib", "mediapipe": "mediapipe", "ai_edge_litert": "litert", "litert_torch": "litert-export"}
 
 
 class MissingExtraError(UserError, ImportError):

@@ -22,6 +22,8 @@ def available() -> dict[str, dict]:
     """Shipped tags and their manifests."""
     out = {}
     for manifest in sorted(WEIGHTS_DIR.glob("*.json")):
+        if manifest.name.endswith(".tflite.json"):      # a LiteRT file's model card, not a manifest
+            continue
         tag = manifest.stem
         try:
             out[tag] = json.loads(manifest.read_text())

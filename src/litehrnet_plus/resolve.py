@@ -1,6 +1,7 @@
 """One way to tell what a model argument names (torch-free): a registered architecture name
 ("litehrnet_plus_10m", random weights), a shipped tag ("litehrnet_plus_10m.300w"), a PyTorch
-checkpoint (.pt/.pth) or an ONNX file (.onnx). Every command and API resolves through here."""
+checkpoint (.pt/.pth), an ONNX file (.onnx) or a LiteRT file (.tflite). Every command and API
+resolves through here."""
 from __future__ import annotations
 
 import os
@@ -11,14 +12,14 @@ from . import hub
 from .errors import CheckpointError
 
 CHECKPOINT_SUFFIXES = (".pt", ".pth")
-KINDS = ("name", "tag", "checkpoint", "onnx")
+KINDS = ("name", "tag", "checkpoint", "onnx", "tflite")
 
 
 @dataclass(frozen=True)
 class ModelSpec:
-    kind: str                 # name | tag | checkpoint | onnx
+    kind: str                 # name | tag | checkpoint | onnx | tflite
     text: str                 # what the user wrote
-    path: Path | None = None  # checkpoint / onnx: the file; tag: None (use file(kind))
+    path: Path | None = None  # files: the file; tag: None (use file(kind))
 
     @property
     def name(self) -> str:
@@ -28,13 +29,14 @@ class ModelSpec:
         return self.path.stem if self.path else self.text
 
     def file(self, kind: str) -> Path:
-        """The file holding this model in `kind` form ("onnx" or "pt"), or CheckpointError."""
+        """The file holding this model in `kind` form ("onnx", "tflite" or "pt"), or
+        CheckpointError."""
         if self.kind == "tag":
             try:
                 return hub.resolve(self.text, kind)
             except FileNotFoundError as e:
                 raise CheckpointError(f"{self.text}: {e}") from None
-        want = "onnx" if kind == "onnx" else "checkpoint"
+        want = kind if kind in ("onnx", "tflite") else "checkpoint"
         if self.kind == want:
             return self.path
         if self.kind == "name":
@@ -43,10 +45,10 @@ class ModelSpec:
                 return ModelSpec("tag", tag).file(kind)
             raise CheckpointError(f"{self.text}: a registered architecture without weights; use a shipped tag "
                                   f"({', '.join(hub.available()) or 'none shipped'}) or a model file")
-        if want == "onnx":
-            raise CheckpointError(f"{self.path}: a PyTorch checkpoint; export it to ONNX first "
-                                  f"(litehrnet-plus export --model {self.path} model.onnx) or use the PyTorch backend")
-        raise CheckpointError(f"{self.path}: an ONNX file holds no PyTorch weights; pass the checkpoint (.pt)")
+        if want in ("onnx", "tflite"):
+            raise CheckpointError(f"{self.path}: a {self.kind} file, not {want}; export the model to {want} first "
+                                  f"(litehrnet-plus export --model CHECKPOINT model.{want})")
+        raise CheckpointError(f"{self.path}: an exported file holds no PyTorch weights; pass the checkpoint (.pt)")
 
 
 def resolve_spec(spec: str | os.PathLike) -> ModelSpec:
@@ -56,14 +58,14 @@ def resolve_spec(spec: str | os.PathLike) -> ModelSpec:
     text = os.fspath(spec)
     p = Path(text)
     suffix = p.suffix.lower()
-    looks_like_file = isinstance(spec, os.PathLike) or suffix in (".onnx", *CHECKPOINT_SUFFIXES) \
+    looks_like_file = isinstance(spec, os.PathLike) or suffix in (".onnx", ".tflite", *CHECKPOINT_SUFFIXES) \
         or "/" in text or os.sep in text or p.is_file()
     if looks_like_file:
         if not p.is_file():
             raise CheckpointError(f"{p}: no such model file")
         if suffix in CHECKPOINT_SUFFIXES:
             return ModelSpec("checkpoint", text, p)
-        return ModelSpec("onnx", text, p)
+        return ModelSpec("tflite" if suffix == ".tflite" else "onnx", text, p)
     if "." in text:
         base, _, tag = text.partition(".")
         if f"{base}.{tag}" in hub.available():

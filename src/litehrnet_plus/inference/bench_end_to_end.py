@@ -88,13 +88,18 @@ def stage_times(lm, images, boxes, rounds: int = 20) -> dict[str, float]:
 
 
 def run_end_to_end(models: list[str], folder: str | Path, faces: int = 16, rounds: int = 40, burst: int = 10,
-                   video_frames: int = 300, use_dlib: bool = True, log: Callable[[str], None] = print) -> dict:
+                   video_frames: int = 300, use_dlib: bool = True, backends: tuple[str, ...] = ("onnxruntime",),
+                   log: Callable[[str], None] = print) -> dict:
+    """The report (see the module doc); each model runs on each of `backends` ("onnxruntime",
+    "litert"), rows named "<model>" and "<model> [litert]"."""
     from .bench import dlib_predictor
     from .landmarker import FaceLandmarker
     from .video import FaceTracker
 
     images, boxes = _photos(folder, faces)
-    lms = {m: FaceLandmarker(m, threads=1) for m in models}
+    lms = {(m if b == "onnxruntime" else f"{m} [{b}]"): FaceLandmarker(m, threads=1, backend=b)
+           for m in models for b in backends}
+    models = list(lms)
     per_face: dict[str, Callable[[int], object]] = {
         m: (lambda i, lm=lm: lm.landmarks(images[i], boxes[i])) for m, lm in lms.items()}
     frames = pan_frames(images[0], video_frames)

@@ -59,13 +59,20 @@ class FaceLandmarker:
                  detector: str | Callable[[np.ndarray], Detections] = DEFAULT_DETECTOR,
                  threads: int | None = None, providers: list[str] | None = None,
                  flip_test: bool = False, orientations: str = "all", align: bool = True,
-                 min_face: float | None = None) -> None:
+                 min_face: float | None = None, backend: str = "onnxruntime") -> None:
         if not isinstance(flip_test, (bool, np.bool_)):
             raise ConfigError(f"flip_test must be True or False, got {flip_test!r}")
         if not (isinstance(detector, str) or callable(detector)):
             raise ConfigError(f"detector must be a name or a callable image -> (boxes, scores), got {detector!r}")
-        self.model = OnnxHeatmapModel(model if model is not None else default_model(), threads, providers,
-                                      flip_test=flip_test)
+        spec = model if model is not None else default_model()
+        if backend == "onnxruntime":
+            self.model = OnnxHeatmapModel(spec, threads, providers, flip_test=flip_test)
+        elif backend == "litert":      # LiteRT + XNNPACK (extra `litert`): the .tflite file of the model
+            from .runtime_litert import LiteRTHeatmapModel
+            self.model = LiteRTHeatmapModel(spec, threads, flip_test=flip_test)
+        else:
+            raise ConfigError(f"backend must be 'onnxruntime' or 'litert', got {backend!r}")
+        self.backend = backend
         if orientations not in ORIENTATIONS:
             raise ConfigError(f"orientations must be one of {ORIENTATIONS}, got {orientations!r}")
         self.orientations = orientations

@@ -50,54 +50,41 @@ def session_options(threads: int) -> ort.SessionOptions:
     return opts
 
 
-def resolve_model(path_or_tag: str | os.PathLike) -> tuple[Path, str]:
-    """The ONNX file and display tag of a model argument (a shipped tag or an .onnx file)."""
+def resolve_model(path_or_tag: str | os.PathLike, kind: str = "onnx") -> tuple[Path, str]:
+    """The `kind` file ("onnx" or "tflite") and display tag of a model argument (a shipped tag
+    or a model file)."""
     spec = resolve_spec(path_or_tag)
-    return spec.file("onnx"), spec.text if spec.kind == "tag" else spec.path.stem
+    return spec.file(kind), spec.text if spec.kind == "tag" else spec.path.stem
 
 
-class OnnxHeatmapModel:
-    """An ONNX heatmap model in an ONNX Runtime session (graph optimisation: all).
+class HeatmapModel:
+    """What every backend shares: the model card's facts, the landmark scheme, the decoding and
+    the flip test. A backend loads its file, reads the card and calls `_setup`, and runs the
+    network in `_run` ((N,3,S,S) float32 in, (N,K,H,W) heatmaps out).
 
     flip_test: also run the mirrored crops (in the same call) and average the two predictions;
     about twice the model time for a little accuracy (docs/inference.md has the figures)."""
 
-    def __init__(self, path_or_tag: str | os.PathLike, threads: int | None = None,
-                 providers: list[str] | None = None, flip_test: bool = False) -> None:
-        self.path, self.tag = resolve_model(path_or_tag)
-        self.threads = check_threads(threads)
-        opts = session_options(self.threads)
-        try:
-            self.session = ort.InferenceSession(str(self.path), sess_options=opts,
-                                                providers=providers or ["CPUExecutionProvider"])
-        except Exception as e:  # ORT raises its own Fail/InvalidProtobuf types
-            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            raise CheckpointError(f"{self.path}: not a loadable ONNX model ({first})") from None
-        self.card = self._read_card()
-        self.num_landmarks = self.card.num_landmarks
-        self.input_size = self.card.input_size
-        self.codec = self.card.codec
-        self.crop_scale = self.card.crop_scale
+    path: Path
+    tag: str
+    threads: int
+
+    def _setup(self, card: ModelCard, flip_test: bool) -> None:
+        if card.activation != "sigmoid":
+            # the codec's peak scores and the tracker's threshold assume probabilities
+            raise CheckpointError(f"{self.path}: heatmap activation {card.activation!r} is not "
+                                  "supported for inference (export with activation='sigmoid')")
+        self.card = card
+        self.num_landmarks = card.num_landmarks
+        self.input_size = card.input_size
+        self.codec = card.codec
+        self.crop_scale = card.crop_scale
         self.scheme: LandmarkScheme = self._scheme()
-        self._input = self.session.get_inputs()[0].name
-        self._check_shapes()
         if flip_test and not self.scheme.can_flip:
             raise ConfigError(f"{self.path}: flip test needs a flip permutation, and the landmark scheme "
                               f"{self.scheme.name!r} has none")
         self.flip_test = bool(flip_test)
         self._flip_perm = self.scheme.flip_permutation() if self.flip_test else None
-
-    def _read_card(self) -> ModelCard:
-        raw = self.session.get_modelmeta().custom_metadata_map.get(METADATA_KEY)
-        if raw is None:
-            raise CheckpointError(f"{self.path}: ONNX file lacks the {METADATA_KEY!r} metadata; "
-                                  "export it with `litehrnet-plus export`")
-        card = ModelCard.from_json(raw, f"{self.path}: {METADATA_KEY!r} metadata")
-        if card.activation != "sigmoid":
-            # the codec's peak scores and the tracker's threshold assume probabilities
-            raise CheckpointError(f"{self.path}: heatmap activation {card.activation!r} is not "
-                                  "supported for inference (export with activation='sigmoid')")
-        return card
 
     def _scheme(self) -> LandmarkScheme:
         if self.card.scheme is not None:
@@ -109,21 +96,18 @@ class OnnxHeatmapModel:
                 pass
         return scheme_for(self.num_landmarks)
 
-    def _check_shapes(self) -> None:
-        shape = self.session.get_inputs()[0].shape
-        if len(shape) != 4 or shape[1] != 3 or any(isinstance(s, int) and s != self.input_size for s in shape[2:]):
-            raise CheckpointError(f"{self.path}: input shape {shape} does not match (N,3,{self.input_size},"
-                                  f"{self.input_size}) from its metadata")
+    def _run(self, x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
 
     def heatmaps(self, crops: np.ndarray) -> np.ndarray:
-        """(N,S,S,3) uint8 BGR crops -> (N,K,H,W) float32 heatmaps, in one ONNX Runtime call."""
+        """(N,S,S,3) uint8 BGR crops -> (N,K,H,W) float32 heatmaps."""
         c = np.asarray(crops)
         if c.ndim != 4 or c.shape[1:] != (self.input_size, self.input_size, 3):
             raise ValueError(f"crops must be (N,{self.input_size},{self.input_size},3), got {c.shape}")
         if len(c) == 0:
             h = self.codec.heatmap_size
             return np.zeros((0, self.num_landmarks, h, h), dtype=np.float32)
-        return self.session.run(None, {self._input: to_input(c)})[0]
+        return self._run(to_input(c))
 
     def predict_crops(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(N,S,S,3) uint8 BGR crops -> landmarks (N,K,2) float32 in crop pixels, scores (N,K)."""
@@ -138,3 +122,39 @@ class OnnxHeatmapModel:
             pts, scores = average_with_mirror(pts[:n], scores[:n], pts[n:], scores[n:], self._flip_perm,
                                               self.input_size)
         return pts.astype(np.float32), scores.astype(np.float32)
+
+
+class OnnxHeatmapModel(HeatmapModel):
+    """An ONNX heatmap model in an ONNX Runtime session (graph optimisation: all); all faces of
+    a call in one batch."""
+
+    def __init__(self, path_or_tag: str | os.PathLike, threads: int | None = None,
+                 providers: list[str] | None = None, flip_test: bool = False) -> None:
+        self.path, self.tag = resolve_model(path_or_tag)
+        self.threads = check_threads(threads)
+        opts = session_options(self.threads)
+        try:
+            self.session = ort.InferenceSession(str(self.path), sess_options=opts,
+                                                providers=providers or ["CPUExecutionProvider"])
+        except Exception as e:  # ORT raises its own Fail/InvalidProtobuf types
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise CheckpointError(f"{self.path}: not a loadable ONNX model ({first})") from None
+        self._setup(self._read_card(), flip_test)
+        self._input = self.session.get_inputs()[0].name
+        self._check_shapes()
+
+    def _read_card(self) -> ModelCard:
+        raw = self.session.get_modelmeta().custom_metadata_map.get(METADATA_KEY)
+        if raw is None:
+            raise CheckpointError(f"{self.path}: ONNX file lacks the {METADATA_KEY!r} metadata; "
+                                  "export it with `litehrnet-plus export`")
+        return ModelCard.from_json(raw, f"{self.path}: {METADATA_KEY!r} metadata")
+
+    def _check_shapes(self) -> None:
+        shape = self.session.get_inputs()[0].shape
+        if len(shape) != 4 or shape[1] != 3 or any(isinstance(s, int) and s != self.input_size for s in shape[2:]):
+            raise CheckpointError(f"{self.path}: input shape {shape} does not match (N,3,{self.input_size},"
+                                  f"{self.input_size}) from its metadata")
+
+    def _run(self, x: np.ndarray) -> np.ndarray:
+        return self.session.run(None, {self._input: x})[0]
