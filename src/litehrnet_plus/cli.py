@@ -215,7 +215,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
                    show=args.show, boxes=args.boxes, overwrite=args.overwrite, max_faces=args.max_faces,
                    min_quality=args.min_quality)
     lm = FaceLandmarker(args.model, detector=args.detector, threads=args.threads, flip_test=args.flip_test,
-                        orientations=args.orientations, min_face=args.min_face)
+                        orientations=args.orientations, min_face=args.min_face, backend=args.backend)
     with stop_signals():
         if kind in ("video", "webcam"):
             report = run_video(lm, int(args.input) if kind == "webcam" else args.input, opts)
@@ -265,7 +265,7 @@ def cmd_monitor(args: argparse.Namespace) -> int:
         config = config.with_(forward=tuple(args.forward))
     opts = Options(out=Path(args.out) if args.out else None, json=Path(args.json) if args.json else None,
                    show=args.show, overwrite=args.overwrite, max_faces=1)
-    lm = FaceLandmarker(args.model, detector=args.detector, threads=args.threads)
+    lm = FaceLandmarker(args.model, detector=args.detector, threads=args.threads, backend=args.backend)
     monitor = DriverMonitor(lm, config, eye_model=None if args.no_eye_model else "shipped", focal=args.focal)
     with stop_signals():
         report = run_video(lm, int(args.input) if kind == "webcam" else args.input, opts, monitor=monitor)
@@ -361,6 +361,8 @@ def build_parser() -> argparse.ArgumentParser:
     pr = sub.add_parser("predict", help="landmarks for an image, a folder, a video file or a webcam (ONNX Runtime)")
     pr.add_argument("input", help="image file, folder (recursive), video file, or webcam index (integer)")
     pr.add_argument("--model", default=None, help="shipped tag or .onnx file (default: best shipped model)")
+    pr.add_argument("--backend", choices=("onnxruntime", "litert"), default="onnxruntime",
+                    help="run the model on ONNX Runtime (default) or LiteRT (the shipped .tflite; extra 'litert')")
     pr.add_argument("--detector", default="auto",
                     help=_DetectorsHelp())
     pr.add_argument("--out", help="where overlays go: a folder (mirrors an input folder), or for one image "
@@ -392,6 +394,8 @@ def build_parser() -> argparse.ArgumentParser:
                                         "PERCLOS, yawns, distraction (ONNX Runtime)")
     mo.add_argument("input", help="video file, or webcam index (integer)")
     mo.add_argument("--model", default=None, help="shipped tag or .onnx file (68- or 98-point; default: best shipped)")
+    mo.add_argument("--backend", choices=("onnxruntime", "litert"), default="onnxruntime",
+                    help="run the model on ONNX Runtime (default) or LiteRT (the shipped .tflite; extra 'litert')")
     mo.add_argument("--detector", default="auto", help=_DetectorsHelp())
     mo.add_argument("--out", help="annotated video: a folder (gets STEM.mp4 and STEM.events.json) or a file "
                                   "such as out.mp4 (the events go beside it)")
