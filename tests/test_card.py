@@ -63,6 +63,13 @@ def test_resolver_tells_names_tags_and_files_apart(tmp_path):
         resolve_spec(ckpt).file("onnx")
     with pytest.raises(CheckpointError, match="holds no PyTorch weights"):
         resolve_spec(onnx).file("pt")
+    lite = tmp_path / "m.tflite"
+    lite.write_bytes(b"x")
+    assert resolve_spec(lite).kind == "tflite" and resolve_spec(lite).file("tflite") == lite
+    with pytest.raises(CheckpointError, match="needs a .tflite one"):
+        resolve_spec(onnx).file("tflite")
+    with pytest.raises(CheckpointError, match="export it to LiteRT first"):
+        resolve_spec(ckpt).file("tflite")
     if SHIPPED in hub.available():
         spec = resolve_spec(SHIPPED)
         assert spec.kind == "tag" and spec.name == "litehrnet_plus_10m"

@@ -45,9 +45,13 @@ class ModelSpec:
                 return ModelSpec("tag", tag).file(kind)
             raise CheckpointError(f"{self.text}: a registered architecture without weights; use a shipped tag "
                                   f"({', '.join(hub.available()) or 'none shipped'}) or a model file")
+        if want in ("onnx", "tflite") and self.kind == "checkpoint":
+            fmt = "ONNX" if want == "onnx" else "LiteRT"
+            raise CheckpointError(f"{self.path}: a PyTorch checkpoint; export it to {fmt} first "
+                                  f"(litehrnet-plus export --model {self.path} model.{want}) or use the PyTorch backend")
         if want in ("onnx", "tflite"):
-            raise CheckpointError(f"{self.path}: a {self.kind} file, not {want}; export the model to {want} first "
-                                  f"(litehrnet-plus export --model CHECKPOINT model.{want})")
+            raise CheckpointError(f"{self.path}: a {self.kind} file, and this needs a .{want} one; export the "
+                                  f"checkpoint again (litehrnet-plus export --model CHECKPOINT model.{want})")
         raise CheckpointError(f"{self.path}: an exported file holds no PyTorch weights; pass the checkpoint (.pt)")
 
 
