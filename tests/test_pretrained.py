@@ -100,3 +100,12 @@ def test_default_model_is_the_best_shipped_one():
     """FaceLandmarker() picks the most accurate shipped model."""
     nme = {tag: hub.manifest(tag)["evaluation"]["nme"] for tag in SHIPPED}
     assert hub.default_tag() == min(nme, key=nme.get), json.dumps(nme)
+
+
+def test_exporting_a_shipped_tag_keeps_its_measured_track_threshold():
+    from litehrnet_plus.engine.checkpoint import load_model_for_export
+    from litehrnet_plus.inference.runtime import OnnxHeatmapModel
+    for tag in ("litehrnet_plus_10m.300w", "litehrnet_plus_30m.300w"):
+        _, card = load_model_for_export(tag)
+        assert card.track_threshold is not None
+        assert card.track_threshold == OnnxHeatmapModel(tag).card.track_threshold

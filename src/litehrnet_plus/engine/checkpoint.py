@@ -113,10 +113,22 @@ def load_model_for_export(spec: str, num_landmarks: int | None = None) -> tuple[
         p = resolved.file("pt")
         state = load_checkpoint(p)
         model = model_from_checkpoint(state, str(p), num_landmarks)
-        return model.eval(), card_of(state, str(p))
-    if resolved.kind == "onnx":
-        raise CheckpointError(f"{resolved.path}: already an ONNX file; export takes a name, tag or checkpoint")
+        card = card_of(state, str(p))
+        if resolved.kind == "tag" and card.track_threshold is None:
+            # a shipped tag's measured lost-track threshold lives in its ONNX card: keep it
+            card = card.with_(track_threshold=_shipped_track_threshold(resolved))
+        return model.eval(), card
+    if resolved.kind in ("onnx", "tflite"):
+        raise CheckpointError(f"{resolved.path}: already an exported file; export takes a name, tag or checkpoint")
     base = resolved.name
     model = create_model(base, num_landmarks=num_landmarks)
     return model.eval(), ModelCard(model=base, num_landmarks=model.cfg.num_landmarks,
                                    input_size=model.cfg.input_size, model_config=model.cfg.to_dict(), untrained=True)
+
+
+def _shipped_track_threshold(spec) -> float | None:
+    import onnxruntime as ort
+    from ..hub import METADATA_KEY
+    session = ort.InferenceSession(str(spec.file("onnx")), providers=["CPUExecutionProvider"])
+    raw = session.get_modelmeta().custom_metadata_map.get(METADATA_KEY)
+    return None if raw is None else ModelCard.from_json(raw).track_threshold
