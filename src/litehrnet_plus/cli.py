@@ -49,11 +49,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     out = check_writable(args.output, args.overwrite)
     model, card = load_model_for_export(args.model, num_landmarks=args.landmarks)
     if out.suffix.lower() == ".tflite":
-        from .engine.export_litert import card_path, export_litert
+        from .engine.export_litert import export_litert
+        from .inference.runtime_litert import card_file
         if args.input_size is not None:
             card = card.with_(input_size=args.input_size)
         worst = export_litert(model, out, card)
-        print(f"wrote {out} and {card_path(out)} (LiteRT, {worst:.1e} from PyTorch)")
+        print(f"wrote {out} and {card_file(out)} (LiteRT, {worst:.1e} from PyTorch)")
         return 0
     if args.graph == "deploy":
         from .engine.deploy import export_deploy

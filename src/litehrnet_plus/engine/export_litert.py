@@ -18,15 +18,10 @@ from torch import nn
 
 from ..card import ModelCard
 from ..fileio import atomic_write_bytes, atomic_write_text
+from ..inference.runtime_litert import card_file
 from .export import HeatmapOutput
 
 TOLERANCE = 1e-4
-
-
-def card_path(tflite: str | Path) -> Path:
-    """Where the model card of a .tflite file lives (the runtime reads it there)."""
-    from ..inference.runtime_litert import card_file
-    return card_file(Path(tflite))
 
 
 def export_litert(model: nn.Module, out: str | Path, card: ModelCard, activation: str = "sigmoid",
@@ -56,5 +51,5 @@ def export_litert(model: nn.Module, out: str | Path, card: ModelCard, activation
     edge.export(str(tmp))
     atomic_write_bytes(out, tmp.read_bytes())
     tmp.unlink()
-    atomic_write_text(card_path(out), card.with_(graph="litert").to_json() + "\n")
+    atomic_write_text(card_file(out), card.with_(graph="litert").to_json() + "\n")
     return worst

@@ -25,7 +25,7 @@ from ..inference.calibration import calibration
 from ..inference.results import Face
 from .config import MonitorConfig
 from .eyes import EyeState, EyeStateModel, eye_aspect_ratio, eye_crops, shipped_eye_model, to_gray
-from .headpose import camera_matrix, solve_head_pose, to_ibug68
+from .headpose import camera_matrix, ibug68_indices, solve_head_pose, to_ibug68
 from .mouth import MouthState, mouth_aspect_ratio
 
 EVENT_KINDS = ("blink", "long_blink", "microsleep", "yawn", "distraction", "drowsy", "face_lost")
@@ -82,10 +82,12 @@ class DriverState:
 
 
 class _Run:
-    """A condition's current stretch of frames: when it began and its peak value."""
+    """A condition's current stretch of frames: when it began and its peak value; `least`: how
+    long it must last to be an event (None: the eye closures, classified by duration)."""
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, least: float | None) -> None:
         self.kind = kind
+        self.least = least
         self.event: Event | None = None
 
     def update(self, active: bool, t: float, frame: int, value: float | None = None) -> Event | None:
@@ -129,7 +131,7 @@ class DriverMonitor:
         self.focal = focal
         self.open_ear = float(calibration()["eyes"]["open_ear"])
         self.scheme = self.landmarker.model.scheme
-        to_ibug68(np.zeros((self.scheme.num_landmarks, 2)), self.scheme)   # refuse other schemes now
+        ibug68_indices(self.scheme)             # refuse a scheme without eyes and mouth now
         self.tracker = tracker or FaceTracker(self.landmarker, max_faces=1)
         self.reset()
 
@@ -138,8 +140,10 @@ class DriverMonitor:
         self._frame = -1
         self._last_t: float | None = None
         self._closed = False
-        self._closure, self._yawn, self._away = _Run("closure"), _Run("yawn"), _Run("distraction")
-        self._drowsy, self._lost = _Run("drowsy"), _Run("face_lost")
+        cfg = self.config
+        self._closure, self._yawn = _Run("closure", None), _Run("yawn", cfg.yawn_min_s)
+        self._away, self._drowsy = _Run("distraction", cfg.distraction_s), _Run("drowsy", 0.0)
+        self._lost = _Run("face_lost", cfg.face_lost_s)
         self._window: deque[tuple[float, float, bool]] = deque()   # (t, dt, closed) of face frames
         self._window_time = self._window_closed = 0.0
         self._blinks: deque[float] = deque()
@@ -188,13 +192,13 @@ class DriverMonitor:
         if face is None:
             # nothing to read: the stretches in progress end here
             for run in (self._closure, self._yawn, self._away):
-                ended += self._finish_run(run, t, n)
+                ended += self._keep(run, run.close(t, n))
             self._closed = False
             self._lost.update(True, t, n)
             if self._lost.lasted(t) >= cfg.face_lost_s - _EPS:
                 self._alert(self._lost, t, alerts)
             return DriverState(n, t, None, None, *self._rates(t), alerts, ended)
-        ended += self._keep(self._lost.update(False, t, n), cfg.face_lost_s)
+        ended += self._keep(self._lost, self._lost.update(False, t, n))
         self._face_time += dt
         # eyes
         self._closed = self._eyes_closed(face)
@@ -205,25 +209,23 @@ class DriverMonitor:
             _, d, c = self._window.popleft()
             self._window_time -= d
             self._window_closed -= d if c else 0.0
-        closure = self._closure.update(self._closed, t, n)
-        if closure is not None:
-            ended.append(self._closure_event(closure))
+        ended += self._keep(self._closure, self._closure.update(self._closed, t, n))
         if self._closure.lasted(t) >= cfg.microsleep_s - _EPS:
             self._alert(self._closure, t, alerts, "microsleep")
         # mouth
         mar = face.mouth.aspect_ratio if face.mouth is not None else 0.0
-        ended += self._keep(self._yawn.update(mar >= cfg.yawn_mar, t, n, mar), cfg.yawn_min_s)
+        ended += self._keep(self._yawn, self._yawn.update(mar >= cfg.yawn_mar, t, n, mar))
         if self._yawn.lasted(t) >= cfg.yawn_min_s - _EPS:
             self._alert(self._yawn, t, alerts)
         # head
         away, deviation = self._looking_away(face)
-        ended += self._keep(self._away.update(away, t, n, deviation), cfg.distraction_s)
+        ended += self._keep(self._away, self._away.update(away, t, n, deviation))
         if self._away.lasted(t) >= cfg.distraction_s - _EPS:
             self._alert(self._away, t, alerts)
         # PERCLOS
         perclos, rate = self._rates(t)
         drowsy = perclos is not None and perclos >= cfg.perclos_alert
-        ended += self._keep(self._drowsy.update(drowsy, t, n, perclos), 0.0)
+        ended += self._keep(self._drowsy, self._drowsy.update(drowsy, t, n, perclos))
         if drowsy:
             self._alert(self._drowsy, t, alerts)
         return DriverState(n, t, face, self._closed, perclos, rate, alerts, ended)
@@ -232,10 +234,8 @@ class DriverMonitor:
         """End the stretches in progress (at `t`, default the last frame's time); all events."""
         t = self._last_t if t is None else t
         if t is not None:
-            for run, least in ((self._closure, None), (self._yawn, self.config.yawn_min_s),
-                               (self._away, self.config.distraction_s), (self._drowsy, 0.0),
-                               (self._lost, self.config.face_lost_s)):
-                self._finish_run(run, t, self._frame, least)
+            for run in (self._closure, self._yawn, self._away, self._drowsy, self._lost):
+                self._keep(run, run.close(t, self._frame))
         return list(self.events)
 
     def draw(self, frame: np.ndarray, state: DriverState) -> np.ndarray:
@@ -290,22 +290,17 @@ class DriverMonitor:
         self.events.append(run_event)
         return run_event
 
-    def _keep(self, event: Event | None, least: float) -> list[Event]:
-        """An ended stretch becomes an event if it lasted `least` seconds."""
-        if event is None or event.duration < least - _EPS:
+    def _keep(self, run: _Run, event: Event | None) -> list[Event]:
+        """An ended stretch of `run` as the event it makes: an eye closure by its duration,
+        anything else if it lasted run.least seconds."""
+        if event is None:
+            return []
+        if run.least is None:
+            return [self._closure_event(event)]
+        if event.duration < run.least - _EPS:
             return []
         self.events.append(event)
         return [event]
-
-    def _finish_run(self, run: _Run, t: float, frame: int, least: float | None = None) -> list[Event]:
-        event = run.close(t, frame)
-        if event is None:
-            return []
-        if run is self._closure:
-            return [self._closure_event(event)]
-        least = {"yawn": self.config.yawn_min_s, "distraction": self.config.distraction_s}.get(run.kind, 0.0) \
-            if least is None else least
-        return self._keep(event, least)
 
     @staticmethod
     def _alert(run: _Run, t: float, alerts: list[str], name: str | None = None) -> None:

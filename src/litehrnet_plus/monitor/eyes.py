@@ -16,6 +16,7 @@ import numpy as np
 import onnxruntime as ort
 
 from ..errors import CheckpointError
+from ..inference.runtime import session_options
 
 EYE_POINTS = {"left": (36, 37, 38, 39, 40, 41), "right": (42, 43, 44, 45, 46, 47)}
 
@@ -32,8 +33,8 @@ def eye_aspect_ratio(points68: np.ndarray) -> dict[str, float]:
     """Eye aspect ratio (Soukupova & Cech): the two lid distances over twice the corner
     distance; about 0.3 for an open eye, near 0 for a closed one."""
     out = {}
+    p = np.asarray(points68, dtype=np.float64)
     for side, (p1, p2, p3, p4, p5, p6) in EYE_POINTS.items():
-        p = np.asarray(points68, dtype=np.float64)
         width = np.linalg.norm(p[p1] - p[p4])
         out[side] = float((np.linalg.norm(p[p2] - p[p6]) + np.linalg.norm(p[p3] - p[p5])) / (2 * width)) \
             if width > 0 else 0.0
@@ -102,12 +103,8 @@ class EyeStateModel:
         path = Path(path)
         if not path.is_file():
             raise CheckpointError(f"{path}: no eye-state model (tools/train_eye_state.py writes it)")
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = 1
-        opts.inter_op_num_threads = 1
-        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
-            self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+            self.session = ort.InferenceSession(str(path), session_options(1), providers=["CPUExecutionProvider"])
         except Exception as e:     # onnxruntime raises its own exception types
             raise CheckpointError(f"{path}: not a readable ONNX model ({e})") from None
         meta = self.session.get_modelmeta().custom_metadata_map.get(EYE_METADATA_KEY)

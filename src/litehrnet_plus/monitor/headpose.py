@@ -90,15 +90,22 @@ def face_model() -> np.ndarray:
     return pts
 
 
+def ibug68_indices(scheme: LandmarkScheme) -> list[int] | None:
+    """Which of a scheme's points are the 68 iBUG ones (None: all of them, in order), or
+    ConfigError for a scheme that has no eyes and mouth to read."""
+    if scheme.num_landmarks == 68 and scheme.name == IBUG68.name:
+        return None
+    if scheme.num_landmarks == 98:
+        return list(WFLW98_TO_IBUG68)
+    raise ConfigError(f"head pose, eyes and mouth need 68-point (iBUG) or 98-point (WFLW) landmarks, "
+                      f"got scheme {scheme.name!r} with {scheme.num_landmarks} points")
+
+
 def to_ibug68(landmarks: np.ndarray, scheme: LandmarkScheme) -> np.ndarray:
     """The 68 iBUG points of a face in `scheme` (68: as is; WFLW-98: the standard subset)."""
     pts = np.asarray(landmarks, dtype=np.float64)
-    if scheme.num_landmarks == 68 and scheme.name == IBUG68.name:
-        return pts
-    if scheme.num_landmarks == 98:
-        return pts[..., list(WFLW98_TO_IBUG68), :]
-    raise ConfigError(f"head pose, eyes and mouth need 68-point (iBUG) or 98-point (WFLW) landmarks, "
-                      f"got scheme {scheme.name!r} with {scheme.num_landmarks} points")
+    idx = ibug68_indices(scheme)
+    return pts if idx is None else pts[..., idx, :]
 
 
 def camera_matrix(width: int, height: int, focal: float | None = None) -> np.ndarray:
