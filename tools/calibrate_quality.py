@@ -27,6 +27,7 @@ from litehrnet_plus.data.images import read_image  # noqa: E402
 from litehrnet_plus.data.transforms import crop_faces, uncrop_points  # noqa: E402
 from litehrnet_plus.fileio import atomic_write_json  # noqa: E402
 from litehrnet_plus.evaluation.metrics import roc_auc  # noqa: E402
+from groundtruth import matched_face  # noqa: E402
 from litehrnet_plus.inference.landmarker import FaceLandmarker  # noqa: E402
 from litehrnet_plus.schemes import WFLW98_TO_IBUG68  # noqa: E402
 
@@ -92,9 +93,8 @@ def wflw_check(lm: FaceLandmarker, root: Path, quality) -> dict:
         found = lm.detect(read_image(path, orient=False))
         for s in faces_here:
             gt = s.landmarks[list(WFLW98_TO_IBUG68)]
-            size = np.ptp(gt, axis=0).mean()
-            best = min(found, key=lambda f: np.linalg.norm(f.landmarks.mean(0) - gt.mean(0)), default=None)
-            if best is None or np.linalg.norm(best.landmarks.mean(0) - gt.mean(0)) > 0.5 * size:
+            best = matched_face(found, gt)
+            if best is None:
                 continue
             m.append(best.confidence)
             nme.append(np.linalg.norm(best.landmarks - gt, axis=1).mean() / np.linalg.norm(gt[36] - gt[45]))

@@ -49,3 +49,13 @@ def nearest(gt: np.ndarray, boxes: np.ndarray, max_dist: float = 0.35) -> int | 
     d = np.hypot(*(c - (gt[:2] + gt[2:]) / 2).T) / size
     i = int(np.argmin(d))
     return i if d[i] < max_dist else None
+
+
+def matched_face(faces, truth: np.ndarray):
+    """The returned face whose landmark centre is nearest the true landmarks' centre, if it
+    lies within 0.5 x the true landmarks' mean extent (the face was found); else None."""
+    centre = truth.mean(axis=0)
+    best = min(faces, key=lambda f: np.linalg.norm(f.landmarks.mean(axis=0) - centre), default=None)
+    if best is None or np.linalg.norm(best.landmarks.mean(axis=0) - centre) > 0.5 * np.ptp(truth, axis=0).mean():
+        return None
+    return best

@@ -13,7 +13,6 @@ checks the monitor on real pixels and real timing, not identity-specific calibra
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -36,7 +35,6 @@ FPS = 30.0
 # (state, seconds)
 SCRIPT = (("ahead", 3.0), ("shut", 0.2), ("ahead", 2.0), ("yawn", 2.5), ("ahead", 2.0), ("shut", 1.6),
           ("ahead", 2.0), ("turned", 3.0), ("ahead", 2.0))
-EXPECTED = {"shut": None, "yawn": "yawn", "turned": "distraction"}
 
 
 def candidates(data: Path) -> list[tuple[Path, np.ndarray]]:
@@ -81,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     pool = [(p, pts, describe(p, pts)) for p, pts in candidates(args.data)]
     chosen = {state: pick(pool, state) for state in ("ahead", "shut", "yawn", "turned")}
     rng = np.random.default_rng(0)
-    frames, segments, t = [], [], 0.0
+    frames, segments = [], []
     for state, seconds in SCRIPT:
         path, pts, info = chosen[state]
         image = read_image(path, orient=False)

@@ -24,6 +24,7 @@ from litehrnet_plus.data.transforms import landmark_box  # noqa: E402
 from litehrnet_plus.fileio import atomic_write_json  # noqa: E402
 from litehrnet_plus.inference.landmarker import FaceLandmarker  # noqa: E402
 from litehrnet_plus.schemes import WFLW98_TO_IBUG68  # noqa: E402
+from groundtruth import matched_face  # noqa: E402
 
 # per-channel gains (B, G, R): a sodium-lamp yellow and a cold blue, like the casts seen in WFLW
 CASTS = {"original": None, "yellow cast": (0.45, 0.95, 1.15), "blue cast": (1.2, 0.85, 0.5),
@@ -66,9 +67,8 @@ def measure(tag: str, w300: Path, wflw: Path) -> dict:
         for s in faces_here:
             gt = s.landmarks[list(WFLW98_TO_IBUG68)].astype(np.float64)
             e_box.append(nme(lm.landmarks(image, landmark_box(gt)[None])[0], gt))
-            size = np.ptp(gt, axis=0).mean()
-            best = min(detected, key=lambda f: np.linalg.norm(f.landmarks.mean(0) - gt.mean(0)), default=None)
-            if best is not None and np.linalg.norm(best.landmarks.mean(0) - gt.mean(0)) <= 0.5 * size:
+            best = matched_face(detected, gt)
+            if best is not None:
                 found += 1
                 e_end.append(nme(best.landmarks, gt))
     e_box, e_end = np.array(e_box), np.array(e_end)

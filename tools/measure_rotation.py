@@ -22,6 +22,7 @@ sys.path.insert(0, str(ROOT / "src"))
 from litehrnet_plus.data.formats import load_300w  # noqa: E402
 from litehrnet_plus.data.images import read_image  # noqa: E402
 from litehrnet_plus.inference.landmarker import FaceLandmarker  # noqa: E402
+from groundtruth import matched_face  # noqa: E402
 
 ANGLES = (0, 45, 90, 180, 270)
 
@@ -46,10 +47,8 @@ def measure(lm: FaceLandmarker, samples, angle: float, orientations: str) -> dic
         t = time.perf_counter()
         faces = lm.detect(image, orientations=orientations)
         times.append(time.perf_counter() - t)
-        size = np.ptp(gt, axis=0).mean()
-        centre = gt.mean(axis=0)
-        best = min(faces, key=lambda f: np.linalg.norm(f.landmarks.mean(axis=0) - centre), default=None)
-        if best is None or np.linalg.norm(best.landmarks.mean(axis=0) - centre) > 0.5 * size:
+        best = matched_face(faces, gt)
+        if best is None:
             continue
         found += 1
         iod = np.linalg.norm(gt[36] - gt[45])

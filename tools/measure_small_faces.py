@@ -23,6 +23,7 @@ from litehrnet_plus.data.formats import load_300w  # noqa: E402
 from litehrnet_plus.data.images import read_image  # noqa: E402
 from litehrnet_plus.fileio import atomic_write_json  # noqa: E402
 from litehrnet_plus.inference.landmarker import FaceLandmarker  # noqa: E402
+from groundtruth import matched_face  # noqa: E402
 
 
 def background(h: int, w: int, rng: np.random.Generator) -> np.ndarray:
@@ -63,9 +64,8 @@ def match(faces, truth):
     """For each true face: the NME of the returned face nearest it, or None if none is near."""
     out = []
     for gt in truth:
-        size = np.ptp(gt, axis=0).mean()
-        best = min(faces, key=lambda f: np.linalg.norm(f.landmarks.mean(0) - gt.mean(0)), default=None)
-        if best is None or np.linalg.norm(best.landmarks.mean(0) - gt.mean(0)) > 0.5 * size:
+        best = matched_face(faces, gt)
+        if best is None:
             out.append(None)
         else:
             out.append(float(np.linalg.norm(best.landmarks - gt, axis=1).mean() / np.linalg.norm(gt[36] - gt[45])))
