@@ -202,16 +202,22 @@ class _DetectorsHelp(str):
         return f"face detector: auto (the best installed), or one of: {names}"
 
 
-def cmd_predict(args: argparse.Namespace) -> int:
-    from .inference.landmarker import FaceLandmarker
-    from .inference.predict import Options, check_display, input_kind, run_images, run_video, stop_signals
-
-    kind = input_kind(args.input)
+def _check_outputs(args: argparse.Namespace) -> None:
+    """--show needs a display; --json names a .json or .jsonl file."""
     if args.show:
+        from .inference.predict import check_display
         check_display()
     if args.json and Path(args.json).suffix.lower() not in (".json", ".jsonl"):
         raise UserError(f"--json {args.json}: the results file must end in .json (one document) or "
                         ".jsonl (JSON Lines, a line per image or frame)")
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from .inference.landmarker import FaceLandmarker
+    from .inference.predict import Options, input_kind, run_images, run_video, stop_signals
+
+    kind = input_kind(args.input)
+    _check_outputs(args)
     opts = Options(out=Path(args.out) if args.out else None, json=Path(args.json) if args.json else None,
                    show=args.show, boxes=args.boxes, overwrite=args.overwrite, max_faces=args.max_faces,
                    min_quality=args.min_quality)
@@ -251,16 +257,13 @@ def _setting(text: str) -> tuple[str, float]:
 
 def cmd_monitor(args: argparse.Namespace) -> int:
     from .inference.landmarker import FaceLandmarker
-    from .inference.predict import Options, check_display, input_kind, run_video, stop_signals
+    from .inference.predict import Options, input_kind, run_video, stop_signals
     from .monitor import DriverMonitor, MonitorConfig
 
     kind = input_kind(args.input)
     if kind not in ("video", "webcam"):
         raise UserError(f"{args.input}: monitor takes a video file or a webcam index, not {kind} input")
-    if args.show:
-        check_display()
-    if args.json and Path(args.json).suffix.lower() not in (".json", ".jsonl"):
-        raise UserError(f"--json {args.json}: the results file must end in .json or .jsonl")
+    _check_outputs(args)
     config = MonitorConfig().with_(**dict(args.set or []))
     if args.forward is not None:
         config = config.with_(forward=tuple(args.forward))
@@ -334,6 +337,16 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _landmarker_args(p: argparse.ArgumentParser, model_help: str) -> None:
+    """The FaceLandmarker options that predict and monitor share."""
+    p.add_argument("--model", default=None, help=model_help)
+    p.add_argument("--backend", choices=("onnxruntime", "litert"), default="onnxruntime",
+                   help="run the model on ONNX Runtime (default) or LiteRT (the shipped .tflite; extra 'litert')")
+    p.add_argument("--detector", default="auto", help=_DetectorsHelp())
+    p.add_argument("--threads", type=_positive_int, default=None,
+                   help="ONNX Runtime threads (default: 1, the fastest per face and robust on a busy CPU)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="litehrnet-plus", description=__doc__)
     p.add_argument("--version", action="version", version=f"litehrnet-plus {__version__}")
@@ -361,11 +374,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     pr = sub.add_parser("predict", help="landmarks for an image, a folder, a video file or a webcam (ONNX Runtime)")
     pr.add_argument("input", help="image file, folder (recursive), video file, or webcam index (integer)")
-    pr.add_argument("--model", default=None, help="shipped tag or .onnx file (default: best shipped model)")
-    pr.add_argument("--backend", choices=("onnxruntime", "litert"), default="onnxruntime",
-                    help="run the model on ONNX Runtime (default) or LiteRT (the shipped .tflite; extra 'litert')")
-    pr.add_argument("--detector", default="auto",
-                    help=_DetectorsHelp())
+    _landmarker_args(pr, "shipped tag or .onnx file (default: best shipped model)")
     pr.add_argument("--out", help="where overlays go: a folder (mirrors an input folder), or for one image "
                                   "a file such as overlay.jpg, for a video a file such as out.mp4")
     pr.add_argument("--json", help="write results to FILE.json, or FILE.jsonl for JSON Lines (a line per image "
@@ -373,8 +382,6 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--show", action="store_true", help="show results in a window (needs a display)")
     pr.add_argument("--boxes", action="store_true", help="draw face boxes and scores too")
     pr.add_argument("--overwrite", action="store_true", help="replace existing outputs")
-    pr.add_argument("--threads", type=_positive_int, default=None,
-                    help="ONNX Runtime threads (default: 1, the fastest per face and robust on a busy CPU)")
     pr.add_argument("--max-faces", type=_positive_int, default=None,
                     help="at most N faces per image or frame, the highest-scoring; on video, once N "
                          "faces are tracked the detector runs only when one is lost")
@@ -394,17 +401,13 @@ def build_parser() -> argparse.ArgumentParser:
     mo = sub.add_parser("monitor", help="driver monitoring on a video or webcam: head pose, eyes, blinks, "
                                         "PERCLOS, yawns, distraction (ONNX Runtime)")
     mo.add_argument("input", help="video file, or webcam index (integer)")
-    mo.add_argument("--model", default=None, help="shipped tag or .onnx file (68- or 98-point; default: best shipped)")
-    mo.add_argument("--backend", choices=("onnxruntime", "litert"), default="onnxruntime",
-                    help="run the model on ONNX Runtime (default) or LiteRT (the shipped .tflite; extra 'litert')")
-    mo.add_argument("--detector", default="auto", help=_DetectorsHelp())
+    _landmarker_args(mo, "shipped tag or .onnx file (68- or 98-point; default: best shipped)")
     mo.add_argument("--out", help="annotated video: a folder (gets STEM.mp4 and STEM.events.json) or a file "
                                   "such as out.mp4 (the events go beside it)")
     mo.add_argument("--json", help="per-frame results and the event list: FILE.json, or FILE.jsonl (written "
                                    "live); printed to stdout when no output is given")
     mo.add_argument("--show", action="store_true", help="show the overlay in a window (needs a display)")
     mo.add_argument("--overwrite", action="store_true", help="replace existing outputs")
-    mo.add_argument("--threads", type=_positive_int, default=None, help="ONNX Runtime threads (default: 1)")
     mo.add_argument("--focal", type=float, default=None,
                     help="camera focal length in pixels (default: the frame's longer side)")
     mo.add_argument("--forward", type=float, nargs=2, metavar=("YAW", "PITCH"), default=None,
