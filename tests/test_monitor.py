@@ -23,6 +23,7 @@ from litehrnet_plus.monitor.headpose import (HeadPose, angles_from_rotation, cam
                                              rotation_from_angles, solve_head_pose)
 from litehrnet_plus.monitor.mouth import MouthState, mouth_aspect_ratio
 from litehrnet_plus.schemes import IBUG68
+from test_everyday_input import _long_video as _video   # a face panning back and forth, 320x240
 
 ROOT = Path(__file__).resolve().parents[1]
 ASTRONAUT = ROOT / "examples" / "astronaut.jpg"
@@ -294,17 +295,6 @@ def test_analyse_fills_pose_eyes_and_mouth_on_a_photo():
     assert set(d["head_pose"]) == {"yaw", "pitch", "roll", "rotation", "translation"}
     assert set(d["eyes"]["left"]) == {"aspect_ratio", "openness", "closed_probability"}
     assert d["mouth"]["yawning"] is False
-
-
-def _video(path: Path, frames: int) -> None:
-    image = cv2.resize(cv2.imread(str(ASTRONAUT)), (240, 240))
-    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (320, 240))
-    for i in range(frames):
-        canvas = np.zeros((240, 320, 3), np.uint8)
-        x = 10 + abs(i % 120 - 60)
-        canvas[:, x:x + 240] = image[:, :min(240, 320 - x)]
-        w.write(canvas)
-    w.release()
 
 
 def _cli(*args, cwd: Path) -> subprocess.CompletedProcess:
