@@ -39,6 +39,17 @@ def _randomise(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
     return model.eval()
 
 
+def output_shape(model: torch.nn.Module, batch: int, k: int) -> tuple[int, ...]:
+    """What a registered model returns for 96x96 crops, by its kind of output."""
+    kind = getattr(model, "output", "heatmaps")
+    if kind == "coords":
+        return (batch, k, 2)
+    if kind == "pip":
+        return (batch, k * (3 + 2 * model.cfg.num_neighbours), 3, 3)
+    assert kind == "heatmaps"
+    return (batch, k, 24, 24)
+
+
 def test_registry_lists_every_model():
     assert PAPER_ROWS <= set(NAMES)
     with pytest.raises(KeyError, match="unknown model 'nope'"):
@@ -51,7 +62,8 @@ def test_shapes(name, k):
     model = create_model(name, num_landmarks=k).eval()
     with torch.no_grad():
         out = model(torch.rand(2, 3, 96, 96))
-    assert out.shape == (2, k, 24, 24)
+    assert out.shape == output_shape(model, 2, k)
+    assert model.cfg.num_landmarks == k and model.cfg.input_size == 96
     assert torch.isfinite(out).all()
 
 
@@ -81,8 +93,10 @@ def test_overrides_are_validated():
         create_model("litehrnet_plus_10m", widths=(24, 48))
     with pytest.raises(ValueError, match="quirk"):
         create_model("litehrnet_plus_10m", double_branch0=True)
-    with pytest.raises(TypeError):
+    with pytest.raises(ValueError, match=r"no field\(s\) \['no_such_field'\]"):
         create_model("litehrnet_plus_10m", no_such_field=1)
+    with pytest.raises(ValueError, match="no field"):
+        create_model("dite_hrnet", fusion="pw")
 
 
 def test_fusion_and_head_choices_reach_the_network():
@@ -228,7 +242,7 @@ def test_onnx_export_matches_pytorch_with_dynamic_batch(name, tmp_path):
         got = sess.run(None, {"image": x})[0]
         with torch.no_grad():
             ref = model(torch.from_numpy(x)).numpy()
-        assert got.shape == (batch, 68, 24, 24)
+        assert got.shape == output_shape(model, batch, 68)
         scale = max(1.0, float(np.abs(ref).max()))
         assert np.abs(got - ref).max() <= 1e-4 * scale
 
@@ -243,6 +257,8 @@ def test_flops_command_writes_table_json_and_chart(tmp_path, capsys):
     table = capsys.readouterr().out
     assert "| litehrnet_baseline | 0.657 | 33.61 | 30.09 |" in table
     data = json.loads(js.read_text())["litehrnet_baseline"]
-    assert data["flops"] == 33_614_408 and set(data["blocks"]) == {"stem", "transition", "ccw", "fusion", "head"}
+    assert data["flops"] == 33_614_408
+    assert set(data["blocks"]) == {"stem", "transition", "ccw", "fusion", "head", "backbone"}
+    assert data["blocks"]["backbone"]["flops"] == 0
     assert png.read_bytes()[:4] == b"\x89PNG"
     assert main(["flops", "--model", "litehrnet_baseline", "--json", str(js)]) == 2    # exists: needs --overwrite

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from .codec import HeatmapCodec
+from .codecs import Codec, codec_from_dict
 from .errors import CheckpointError
 
 # The benchmark crop: a square of this many pixels around the tight landmark box scaled by
@@ -34,7 +35,7 @@ class ModelCard:
     scheme: str | None = None                    # landmark scheme name (schemes.py); None: by count
     input_size: int = DEFAULT_INPUT_SIZE
     crop_scale: float = DEFAULT_CROP_SCALE       # crop side / longer side of the landmark box
-    codec: HeatmapCodec = field(default_factory=HeatmapCodec)
+    codec: Codec = field(default_factory=HeatmapCodec)   # heatmap, regression or pip (codecs.py)
     loss: str = "bce"
     activation: str = "sigmoid"                  # of the exported graph's output
     graph: str | None = None                     # exported files: plain | deploy | int8 (ONNX), litert
@@ -59,7 +60,7 @@ class ModelCard:
             problems.append(f"activation must be one of {ACTIVATIONS}, got {self.activation!r}")
         if self.graph is not None and self.graph not in GRAPHS:
             problems.append(f"graph must be one of {GRAPHS}, got {self.graph!r}")
-        if isinstance(self.codec, HeatmapCodec) and self.codec.input_size != self.input_size:
+        if getattr(self.codec, "input_size", self.input_size) != self.input_size:
             problems.append(f"codec input size {self.codec.input_size} differs from input_size {self.input_size}")
         if problems:
             raise ValueError("; ".join(problems))
@@ -69,7 +70,7 @@ class ModelCard:
         out: dict[str, Any] = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            if isinstance(value, HeatmapCodec):
+            if f.name == "codec":
                 value = value.to_dict()
             if value is None or (f.name in ("training", "extra") and not value) or (f.name == "untrained" and not value):
                 continue
@@ -105,8 +106,7 @@ class ModelCard:
             size = int(d.get("input_size", DEFAULT_INPUT_SIZE))
             d["input_size"] = size
             codec = d.get("codec")
-            d["codec"] = HeatmapCodec.from_dict({"input_size": size, **(codec or {})}) if isinstance(codec, dict) \
-                else HeatmapCodec(input_size=size)
+            d["codec"] = codec_from_dict({"input_size": size, **codec} if isinstance(codec, dict) else None, size)
             if "crop_scale" in d:
                 d["crop_scale"] = float(d["crop_scale"])
             return cls(**d)

@@ -22,7 +22,11 @@ from .checkpoint import load_checkpoint, load_model_for_export
 from .deploy import DeployOptions, export_deploy
 from .export import export_onnx
 from .quantize import calibration_crops, quantize_int8
+from .losses import make_loss
 from .train import train_step
+
+# the loss a training step is timed with, per model output
+TIMED_LOSS = {"heatmaps": "bce", "coords": "wing", "pip": "pip"}
 
 
 def random_init(model) -> None:
@@ -167,12 +171,14 @@ def train_throughput(models: list[str], threads: list[int], variants: list[str],
                 x = torch.rand(batch, 3, size, size)
                 if cl:
                     x = x.contiguous(memory_format=torch.channels_last)
-                target = torch.rand(batch, k, size // 4, size // 4)
+                with torch.no_grad():          # a target of the model's output shape (its values do not matter)
+                    target = torch.rand_like(model(x))
                 weight = torch.ones(batch, k)
+                loss_fn = make_loss(TIMED_LOSS[getattr(model, "output", "heatmaps")], size)
                 fwd = torch.compile(model) if "compile" in v else model
 
-                def step(fwd=fwd, opt=opt, x=x, target=target, weight=weight):
-                    train_step(fwd, opt, "bce", x, target, weight)
+                def step(fwd=fwd, opt=opt, x=x, target=target, weight=weight, loss_fn=loss_fn):
+                    train_step(fwd, opt, loss_fn, x, target, weight)
                 cases.append({"model": name, "threads": th, "variant": v, "step": step, "times": []})
     for c in cases:                                   # warm-up (and compilation) outside the timing
         torch.set_num_threads(c["threads"])

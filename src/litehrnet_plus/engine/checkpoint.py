@@ -7,13 +7,17 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
 from ..card import ModelCard
+from ..codec import HeatmapCodec
+from ..codecs import Codec, PIPCodec, RegressionCodec, nearest_neighbours
 from ..errors import CheckpointError
 from ..fileio import atomic_write_bytes
-from ..models import LiteHRNet, LiteHRNetConfig, create_model
+from ..models import create_model
+from ..models.registry import model_from_config
 from ..resolve import resolve_spec
 
 FORMAT = "litehrnet_plus.checkpoint/1"
@@ -44,14 +48,15 @@ def load_checkpoint(path: str | Path) -> dict:
     return state
 
 
-def model_from_checkpoint(state: dict, source: str = "checkpoint", num_landmarks: int | None = None) -> LiteHRNet:
+def model_from_checkpoint(state: dict, source: str = "checkpoint", num_landmarks: int | None = None) -> nn.Module:
+    name = state.get("model_name") or (state.get("card") or {}).get("model", "")
     try:
-        cfg = LiteHRNetConfig.from_dict(state["model_config"])
+        model = model_from_config(name, dict(state["model_config"]))
     except (TypeError, ValueError) as e:
         raise CheckpointError(f"{source}: bad model config ({e})") from e
+    cfg = model.cfg
     if num_landmarks is not None and num_landmarks != cfg.num_landmarks:
         raise CheckpointError(f"{source}: has {cfg.num_landmarks} landmarks, {num_landmarks} were asked for")
-    model = LiteHRNet(cfg)
     load_state(model, state["model"], source)
     return model
 
@@ -123,7 +128,28 @@ def load_model_for_export(spec: str, num_landmarks: int | None = None) -> tuple[
     base = resolved.name
     model = create_model(base, num_landmarks=num_landmarks)
     return model.eval(), ModelCard(model=base, num_landmarks=model.cfg.num_landmarks,
-                                   input_size=model.cfg.input_size, model_config=model.cfg.to_dict(), untrained=True)
+                                   input_size=model.cfg.input_size, codec=untrained_codec(model),
+                                   loss=UNTRAINED_LOSS[getattr(model, "output", "heatmaps")],
+                                   activation="sigmoid" if getattr(model, "output", "heatmaps") == "heatmaps" else "none",
+                                   model_config=model.cfg.to_dict(), untrained=True)
+
+
+# the loss an untrained export's card names (it decides the output activation)
+UNTRAINED_LOSS = {"heatmaps": "bce", "coords": "wing", "pip": "pip"}
+
+
+def untrained_codec(model: nn.Module) -> Codec:
+    """The codec of a model that has seen no data. A PIP model's neighbour table comes from
+    its training set's mean face; without one, each landmark's neighbours are the landmarks
+    nearest in index (a placeholder the untrained weights cannot tell from any other)."""
+    output, size = getattr(model, "output", "heatmaps"), model.cfg.input_size
+    if output == "coords":
+        return RegressionCodec(input_size=size)
+    if output == "pip":
+        k, nb = model.cfg.num_landmarks, model.cfg.num_neighbours
+        index_line = np.stack([np.arange(k), np.zeros(k)], axis=1)
+        return PIPCodec(nearest_neighbours(index_line, nb), input_size=size, stride=model.cfg.stride)
+    return HeatmapCodec(input_size=size)
 
 
 def _shipped_track_threshold(spec) -> float | None:

@@ -5,15 +5,16 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..codec import HeatmapCodec, average_with_mirror
+from ..codec import average_with_mirror
+from ..codecs import Codec
 from ..data.transforms import to_input
 
 
 class TorchPredictor:
-    """PyTorch model -> landmarks in crop pixels via the shared codec. flip_test averages the
+    """PyTorch model -> landmarks in crop pixels via its codec (heatmap, regression or PIP). flip_test averages the
     prediction with that of the mirrored crop (in coordinates, so no half-pixel shift)."""
 
-    def __init__(self, model: nn.Module, codec: HeatmapCodec, activation: str = "sigmoid",
+    def __init__(self, model: nn.Module, codec: Codec, activation: str = "sigmoid",
                  flip_perm: list[int] | None = None, flip_test: bool = False) -> None:
         if flip_test and flip_perm is None:
             raise ValueError("flip_test needs the scheme's flip permutation")
@@ -21,7 +22,7 @@ class TorchPredictor:
         self.flip_perm, self.flip_test = flip_perm, flip_test
 
     @torch.no_grad()
-    def _heatmaps(self, crops: np.ndarray) -> np.ndarray:
+    def _outputs(self, crops: np.ndarray) -> np.ndarray:
         x = torch.from_numpy(to_input(crops))
         out = self.model(x)
         return (torch.sigmoid(out) if self.activation == "sigmoid" else out).numpy()
@@ -30,9 +31,9 @@ class TorchPredictor:
         was_training = self.model.training
         self.model.eval()
         try:
-            pts, scores = self.codec.decode(self._heatmaps(crops))
+            pts, scores = self.codec.decode(self._outputs(crops))
             if self.flip_test:
-                fpts, fscores = self.codec.decode(self._heatmaps(crops[:, :, ::-1]))
+                fpts, fscores = self.codec.decode(self._outputs(crops[:, :, ::-1]))
                 pts, scores = average_with_mirror(pts, scores, fpts, fscores, self.flip_perm, crops.shape[2])
         finally:
             self.model.train(was_training)

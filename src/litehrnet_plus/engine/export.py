@@ -2,7 +2,8 @@
 
 The exported graph takes `image` (N,3,S,S) float32 RGB in [0,1] with a dynamic batch and
 returns `heatmaps` (N,K,S/4,S/4): probabilities (sigmoid included) for BCE-trained models,
-raw maps for MSE-trained ones. The model card (card.py: landmark count and scheme, input size,
+raw maps for MSE-trained ones; a coordinate model returns `landmarks` (N,K,2) and PIPNet
+`pip_maps`, which their codecs (codecs.py) decode. The model card (card.py: landmark count and scheme, input size,
 crop scale, codec, activation, graph, training record) is stored in the ONNX metadata under
 the key "litehrnet_plus", so a single .onnx file is self-describing.
 """
@@ -19,6 +20,10 @@ from torch import nn
 from ..card import ModelCard
 from ..fileio import atomic_write_bytes
 from ..hub import METADATA_KEY
+
+
+# the graph's output name per kind of model output (models' `output` attribute)
+OUTPUT_NAMES = {"heatmaps": "heatmaps", "coords": "landmarks", "pip": "pip_maps"}
 
 
 class HeatmapOutput(nn.Module):
@@ -70,6 +75,7 @@ def export_onnx(model: nn.Module, path: str | os.PathLike, *, card: ModelCard,
     card = export_card(model, card, "plain", input_size)
     size = card.input_size
     wrapped = HeatmapOutput(model, card.activation).eval()
+    output = OUTPUT_NAMES[getattr(model, "output", "heatmaps")]
     dummy = torch.rand(2, 3, size, size)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -79,13 +85,13 @@ def export_onnx(model: nn.Module, path: str | os.PathLike, *, card: ModelCard,
             warnings.simplefilter("ignore")
             if dynamo:
                 torch.onnx.export(
-                    wrapped, (dummy,), str(raw), input_names=["image"], output_names=["heatmaps"],
+                    wrapped, (dummy,), str(raw), input_names=["image"], output_names=[output],
                     dynamic_shapes={"image": {0: torch.export.Dim("batch", min=1, max=4096)}},
                     opset_version=opset, dynamo=True, external_data=False, verbose=False)
             else:
                 torch.onnx.export(
-                    wrapped, (dummy,), str(raw), input_names=["image"], output_names=["heatmaps"],
-                    dynamic_axes={"image": {0: "batch"}, "heatmaps": {0: "batch"}},
+                    wrapped, (dummy,), str(raw), input_names=["image"], output_names=[output],
+                    dynamic_axes={"image": {0: "batch"}, output: {0: "batch"}},
                     opset_version=opset, dynamo=False)
         proto = onnx.load(str(raw))
     write_card(proto, card)

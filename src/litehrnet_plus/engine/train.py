@@ -24,17 +24,19 @@ from tqdm import tqdm
 
 from ..card import ModelCard
 from ..codec import HeatmapCodec
+from ..codecs import Codec, PIPCodec, RegressionCodec, nearest_neighbours
 from ..data.formats import load_dataset
 from ..errors import CheckpointError, ConfigError
 from ..evaluation import evaluate_samples
 from ..fileio import atomic_write_bytes, atomic_write_text
 from ..models import create_model
+from ..data.transforms import crop_matrix, transform_points
 from ..schemes import scheme_for
 from .checkpoint import init_from, load_checkpoint, load_state, save_checkpoint
 from .config import TrainConfig
 from .dataset import LandmarkDataset
 from .evaluate import TorchPredictor
-from .losses import activation_for, heatmap_loss
+from .losses import LossFn, activation_for, check_loss_fits, make_loss
 
 LOG_FIELDS = ["epoch", "lr", "train_loss", "images_per_s", "epoch_time_s", "val_nme", "val_fr", "val_auc"]
 
@@ -110,15 +112,36 @@ def _set_rng_state(rng: dict) -> None:
     np.random.set_state((kind, np.asarray(keys, dtype=np.uint32), pos, has_gauss, cached))
 
 
-def train_step(model: nn.Module, opt: torch.optim.Optimizer, loss_kind: str, x: torch.Tensor,
+def train_step(model: nn.Module, opt: torch.optim.Optimizer, loss_fn: LossFn, x: torch.Tensor,
                target: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    """One optimisation step on a batch: forward, heatmap loss, backward, update (what
-    training does and what `bench --mode training` times)."""
-    loss = heatmap_loss(loss_kind, model(x), target, weight)
+    """One optimisation step on a batch: forward, loss (losses.make_loss), backward, update
+    (what training does and what `bench --mode training` times)."""
+    loss = loss_fn(model(x), target, weight)
     opt.zero_grad(set_to_none=True)
     loss.backward()
     opt.step()
     return loss
+
+
+def mean_face(samples, input_size: int, crop_scale: float) -> np.ndarray:
+    """(K,2) mean landmark position in the un-augmented crops (PIPNet's mean face)."""
+    pts = [transform_points(s.landmarks, crop_matrix(s.box, input_size, crop_scale)) for s in samples]
+    return np.nanmean(np.stack(pts), axis=0)
+
+
+def training_codec(model: nn.Module, cfg: TrainConfig, samples) -> Codec:
+    """The codec of the model's output: the config's heatmap codec, or the coordinate / PIP
+    codec at the same input size (PIP's neighbour table from the training set's mean face)."""
+    output = getattr(model, "output", "heatmaps")
+    size = cfg.codec.input_size
+    if output == "heatmaps":
+        return cfg.codec
+    if output == "coords":
+        return RegressionCodec(input_size=size)
+    if output == "pip":
+        mean = mean_face(samples, size, cfg.data.crop_scale)
+        return PIPCodec(nearest_neighbours(mean, model.cfg.num_neighbours), input_size=size, stride=model.cfg.stride)
+    raise ConfigError(f"{cfg.model.name}: unknown model output {output!r}")
 
 
 def default_threads(asked: int, world: int = 1) -> int:
@@ -151,14 +174,17 @@ def train(cfg: TrainConfig, resume: bool = False, overwrite: bool = False, progr
             save_config(cfg, out / "config.yaml")
         dd.barrier()
 
-        codec, aug = cfg.codec, cfg.augment
+        aug = cfg.augment
         scheme = scheme_for(cfg.data.num_landmarks)
         train_samples, val_samples = build_datasets(cfg, warn=log if dd.main else (lambda *_: None))
-        ds = LandmarkDataset(train_samples, codec, scheme, aug, cfg.data.crop_scale, t.seed)
 
         torch.manual_seed(t.seed)
         model = create_model(cfg.model.name, num_landmarks=cfg.data.num_landmarks,
-                             input_size=codec.input_size, **cfg.model.overrides)
+                             input_size=cfg.codec.input_size, **cfg.model.overrides)
+        check_loss_fits(t.loss, getattr(model, "output", "heatmaps"), cfg.model.name)
+        codec = training_codec(model, cfg, train_samples)
+        loss_fn = make_loss(t.loss, codec.input_size)
+        ds = LandmarkDataset(train_samples, codec, scheme, aug, cfg.data.crop_scale, t.seed)
         if t.loss == "bce" and t.output_prior:
             set_output_prior(model, codec)
         if cfg.model.init_from and not (resume and last.exists()):
@@ -207,7 +233,7 @@ def train(cfg: TrainConfig, resume: bool = False, overwrite: bool = False, progr
                     x = x.contiguous(memory_format=torch.channels_last)
                 target = torch.stack([it["target"] for it in items]).to(dd.device)
                 weight = torch.stack([it["weight"] for it in items]).to(dd.device)
-                loss = train_step(ddp_model, opt, t.loss, x, target, weight)
+                loss = train_step(ddp_model, opt, loss_fn, x, target, weight)
                 loss_sum += loss.item() * len(idx)
                 seen += len(idx)
                 rate = seen * dd.world / max(1e-9, time.perf_counter() - tic)
@@ -243,7 +269,7 @@ def train(cfg: TrainConfig, resume: bool = False, overwrite: bool = False, progr
         dd.close()
 
 
-def _state(cfg: TrainConfig, model: nn.Module, codec: HeatmapCodec, scheme: str, epoch: int,
+def _state(cfg: TrainConfig, model: nn.Module, codec: Codec, scheme: str, epoch: int,
            best: float, history: list) -> dict:
     training = {"kind": cfg.data.kind, "train": cfg.data.train, "extra": [asdict(e) for e in cfg.data.extra]}
     card = ModelCard(model=cfg.model.name, num_landmarks=model.cfg.num_landmarks, scheme=scheme,

@@ -12,7 +12,7 @@ import numpy as np
 import onnxruntime as ort
 
 from ..card import ModelCard
-from ..codec import average_with_mirror
+from ..codec import HeatmapCodec, average_with_mirror
 from ..data.transforms import to_input
 from ..errors import CheckpointError, ConfigError
 from ..hub import METADATA_KEY
@@ -70,7 +70,7 @@ class HeatmapModel:
     threads: int
 
     def _setup(self, card: ModelCard, flip_test: bool) -> None:
-        if card.activation != "sigmoid":
+        if isinstance(card.codec, HeatmapCodec) and card.activation != "sigmoid":
             # the codec's peak scores and the tracker's threshold assume probabilities
             raise CheckpointError(f"{self.path}: heatmap activation {card.activation!r} is not "
                                   "supported for inference (export with activation='sigmoid')")
@@ -112,10 +112,10 @@ class HeatmapModel:
     def predict_crops(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(N,S,S,3) uint8 BGR crops -> landmarks (N,K,2) float32 in crop pixels, scores (N,K)."""
         c = np.asarray(crops)
-        hm = self.heatmaps(np.concatenate([c, c[:, :, ::-1]]) if self.flip_test and c.ndim == 4 else c)
-        if len(hm) == 0:
+        if c.ndim == 4 and len(c) == 0:
             return (np.zeros((0, self.num_landmarks, 2), dtype=np.float32),
                     np.zeros((0, self.num_landmarks), dtype=np.float32))
+        hm = self.heatmaps(np.concatenate([c, c[:, :, ::-1]]) if self.flip_test and c.ndim == 4 else c)
         pts, scores = self.codec.decode(hm)
         if self.flip_test:
             n = len(c)

@@ -2,10 +2,12 @@
 
 Two conventions, counted in one forward pass with module hooks:
 - "paper": mmcv's `get_model_complexity_info` / ptflops (pytorch backend), which the paper's
-  MFLOPs follow: conv and linear multiply-accumulates plus bias, BatchNorm 2 per element
+  MFLOPs follow: conv, deconv and linear multiply-accumulates plus bias, BatchNorm 2 per element
   (affine), ReLU 1 per output element, pooling 1 per input element, nn.Upsample 1 per output
   element. Sigmoid and functional calls (F.interpolate, tensor arithmetic) are not counted.
 - "macs": plain multiply-accumulates of convolutions and linear layers, nothing else.
+
+Blocks: the paper's five for the HRNets; the mobile comparators' feature extractor is "backbone".
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-BLOCKS = ("stem", "transition", "ccw", "fusion", "head")
+BLOCKS = ("stem", "transition", "ccw", "fusion", "head", "backbone")
 
 
 def block_of(module_name: str) -> str:
@@ -27,6 +29,8 @@ def block_of(module_name: str) -> str:
         return "transition"
     if top == "stages":
         return "fusion" if ".fusion" in module_name else "ccw"
+    if top == "backbone":          # the mobile comparators' whole feature extractor
+        return "backbone"
     return "head"  # iterative head and output module
 
 
@@ -40,9 +44,19 @@ def _conv_counts(m: nn.Conv2d, out: torch.Tensor) -> tuple[int, int]:
 
 def _layer_counts(m: nn.Module, inp: torch.Tensor, out: torch.Tensor) -> tuple[int, int] | None:
     """(paper-convention FLOPs, plain MACs) of one leaf module call, or None if not counted."""
+    if hasattr(m, "uncounted_macs"):
+        # functional convolutions inside a custom module (Dite-HRNet's dynamic kernels): the
+        # paper's counter does not see them; plain MACs do
+        return 0, int(m.uncounted_macs(inp, out))
     if isinstance(m, nn.Conv2d):
         macs, bias = _conv_counts(m, out)
         return macs + bias, macs
+    if isinstance(m, nn.ConvTranspose2d):
+        # mmcv's deconvolution count: every input position meets the whole kernel
+        kh, kw = m.kernel_size
+        positions = inp.numel() // inp.shape[1]
+        macs = positions * m.in_channels * kh * kw * (m.out_channels // m.groups)
+        return macs + (positions * m.out_channels if m.bias is not None else 0), macs
     if isinstance(m, nn.Linear):
         macs = inp.numel() * m.out_features
         return macs + (m.out_features if m.bias is not None else 0), macs

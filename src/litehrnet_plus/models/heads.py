@@ -97,13 +97,15 @@ class MRHead(nn.Module):
 class HRNetV2Head(nn.Module):
     """HRNetV2 (facial landmarks) head: upsample all, concatenate, 1x1 + BN + ReLU, 1x1 to K."""
 
-    def __init__(self, channels: list[int], num_landmarks: int) -> None:
+    def __init__(self, channels: list[int], num_landmarks: int, bias: bool = False) -> None:
         super().__init__()
         total = sum(channels)
         self.ups = nn.ModuleList([
             nn.Upsample(scale_factor=2 ** i, mode="bilinear", align_corners=False) if i else nn.Identity()
             for i in range(len(channels))])
-        self.fuse = ConvBN(total, total, 1)
+        # HRNet's facial-landmark code gives the fusing conv a bias (before BN); the ablation
+        # head of Lite-HRNet does not
+        self.fuse = nn.Sequential(nn.Conv2d(total, total, 1, bias=bias), nn.BatchNorm2d(total), nn.ReLU())
         self.final = nn.Conv2d(total, num_landmarks, 1)
 
     def forward(self, xs: list[torch.Tensor]) -> torch.Tensor:

@@ -16,7 +16,7 @@ from ..errors import ConfigError
 from .blocks import CCWSequence, ConvBN, Stem, dw_conv_bn
 from .fusion import FUSIONS, build_fusion
 from .heads import HEADS, IterativeHead, build_head
-from .registry import register_model
+from .registry import build_from, register_model
 
 
 @dataclass(frozen=True)
@@ -166,9 +166,7 @@ class LiteHRNet(nn.Module):
 
 
 def build(cfg: LiteHRNetConfig, **overrides) -> LiteHRNet:
-    if "widths" in overrides:
-        overrides["widths"] = tuple(overrides["widths"])
-    return LiteHRNet(replace(cfg, **overrides))
+    return LiteHRNet(build_from(cfg, overrides))
 
 
 # ---------------------------------------------------------------------------- configs

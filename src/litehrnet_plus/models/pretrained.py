@@ -7,7 +7,7 @@ from torch import nn
 
 from ..errors import CheckpointError, ConfigError
 from ..hub import resolve
-from .litehrnet import LiteHRNet, LiteHRNetConfig
+from .registry import model_from_config
 
 
 def load_fitting(model: nn.Module, weights: dict, source: str, log=None) -> list[str]:
@@ -39,11 +39,11 @@ def load_pretrained(base: str, tag: str | None, num_landmarks: int | None = None
     state = torch.load(path, map_location="cpu", weights_only=True)   # never unpickle code
     if overrides:
         raise ConfigError(f"{full}: architecture overrides {sorted(overrides)} do not fit pretrained weights")
-    cfg = LiteHRNetConfig.from_dict(state["model_config"])
-    if num_landmarks is None or num_landmarks == cfg.num_landmarks:
-        model = LiteHRNet(cfg)
+    cfg = dict(state["model_config"])
+    if num_landmarks is None or num_landmarks == cfg["num_landmarks"]:
+        model = model_from_config(base, cfg)
         model.load_state_dict(state["model"])
         return model
-    model = LiteHRNet(LiteHRNetConfig.from_dict({**cfg.to_dict(), "num_landmarks": num_landmarks}))
+    model = model_from_config(base, {**cfg, "num_landmarks": num_landmarks})
     load_fitting(model, state["model"], full)
     return model

@@ -6,12 +6,24 @@ alone loads nothing).
 """
 from __future__ import annotations
 
-from typing import Callable
+import dataclasses
+from typing import Callable, TypeVar
 
 from torch import nn
-from ..errors import UnknownNameError
+from ..errors import ConfigError, UnknownNameError
 
 _BUILDERS: dict[str, Callable[..., nn.Module]] = {}
+C = TypeVar("C")
+
+
+def build_from(default: C, overrides: dict) -> C:
+    """A builder's config: its default with `overrides` replacing fields (lists as tuples, as
+    configs and checkpoints store them); an unknown field is a ConfigError naming it."""
+    known = {f.name for f in dataclasses.fields(default)}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise ConfigError(f"{type(default).__name__} has no field(s) {unknown}; known: {sorted(known)}")
+    return dataclasses.replace(default, **{k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()})
 
 
 def register_model(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
@@ -28,6 +40,16 @@ def list_models() -> list[str]:
 def split_tag(name: str) -> tuple[str, str | None]:
     base, _, tag = name.partition(".")
     return base, (tag or None)
+
+
+def model_from_config(name: str, config: dict) -> nn.Module:
+    """Rebuild a model from its saved name and full config (checkpoints, shipped weights); a
+    name no builder has (older "custom" files) is read as a Lite-HRNet config."""
+    base, _ = split_tag(name or "")
+    if base not in _BUILDERS:
+        from .litehrnet import LiteHRNet, LiteHRNetConfig   # local: litehrnet imports this module
+        return LiteHRNet(LiteHRNetConfig.from_dict(config))
+    return _BUILDERS[base](**config)
 
 
 def create_model(name: str, pretrained: bool = False, num_landmarks: int | None = None,
