@@ -249,3 +249,27 @@ def test_training_loop_runs_coordinate_models(name, loss, tiny_data, tmp_path):
     wrong["model"] = raw["model"]
     with pytest.raises(ValueError, match="does not fit"):
         train(config_from_dict(wrong), progress=False, log=lambda *a: None)
+
+
+def test_every_comparison_row_trains_the_one_controlled_recipe():
+    """Each compare_* config (and the baseline row's ship config) is the controlled recipe
+    with only its model, loss and output folder changed, and its loss fits its model."""
+    from pathlib import Path
+
+    from litehrnet_plus.engine.config import load_config
+    from litehrnet_plus.engine.losses import check_loss_fits
+
+    configs = Path(__file__).resolve().parents[1] / "configs"
+    recipe = load_config(configs / "_base_compare_300w.yaml").to_dict()
+    rows = sorted(configs.glob("compare_*.yaml")) + [configs / "ship_litehrnet_baseline_300w.yaml"]
+    assert len(rows) >= 15
+    for path in rows:
+        cfg = load_config(path)
+        got = cfg.to_dict()
+        for section in ("augment", "codec", "data"):
+            assert got[section] == recipe[section], (path.name, section)
+        same = {k: v for k, v in got["train"].items() if k != "loss"}
+        assert same == {k: v for k, v in recipe["train"].items() if k != "loss"}, path.name
+        assert got["train"]["epochs"] == 40 and got["out"] == f"runs/{path.stem}"
+        model = create_model(cfg.model.name, num_landmarks=68)
+        check_loss_fits(cfg.train.loss, getattr(model, "output", "heatmaps"), cfg.model.name)

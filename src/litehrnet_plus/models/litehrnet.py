@@ -212,18 +212,25 @@ def litehrnet_plus_10m(**overrides) -> LiteHRNet:
 
 
 # Table 2(a) ablations: the 30M model with SCAF replaced by a convolutional fusion (official
-# paths, branch-0 quirk on), each narrowed to land near 30 MFLOPs as in the paper (29.67 /
+# paths, each branch added once), each narrowed to land near 30 MFLOPs as in the paper (29.67 /
 # 29.29 / 29.31). Widths from a scan over w in (w, 2w, 4w, 8w); see docs/architecture.md.
+# Without the branch-0 quirk: with it, branch 0 doubles in every one of the 14 modules and
+# reaches ~1000x the other branches at init (BN cannot undo a sum); the MR head reads it
+# un-normalised, so MSE training diverged at step 2 and never recovered (94% NME after 20
+# epochs, docs/comparators.md).
 @register_model
 def litehrnet_plus_30m_pw(**overrides) -> LiteHRNet:
-    return build(replace(LITEHRNET_PLUS_30M, fusion="pw", widths=(20, 40, 80, 160)), **overrides)
+    return build(replace(LITEHRNET_PLUS_30M, fusion="pw", double_branch0=False, widths=(24, 48, 96, 192)),
+                 **overrides)
 
 
 @register_model
 def litehrnet_plus_30m_bottleneck(**overrides) -> LiteHRNet:
-    return build(replace(LITEHRNET_PLUS_30M, fusion="bottleneck", widths=(26, 52, 104, 208)), **overrides)
+    return build(replace(LITEHRNET_PLUS_30M, fusion="bottleneck", double_branch0=False, widths=(30, 60, 120, 240)),
+                 **overrides)
 
 
 @register_model
 def litehrnet_plus_30m_group(**overrides) -> LiteHRNet:
-    return build(replace(LITEHRNET_PLUS_30M, fusion="group", widths=(26, 52, 104, 208)), **overrides)
+    return build(replace(LITEHRNET_PLUS_30M, fusion="group", double_branch0=False, widths=(30, 60, 120, 240)),
+                 **overrides)
