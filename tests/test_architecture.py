@@ -18,11 +18,13 @@ PKG = Path(__file__).resolve().parents[1] / "src" / "litehrnet_plus"
 TORCH_FREE_PACKAGES = ("inference", "evaluation", "data", "monitor")
 # the package root is left out: its lazy `create_model` attribute is the documented way into
 # models/ (timm's API) and imports nothing until it is used
-TORCH_FREE_MODULES = ("codec", "schemes", "card", "resolve", "hub", "fileio", "errors", "extras")
+TORCH_FREE_MODULES = ("codec", "codecs", "schemes", "card", "resolve", "hub", "fileio", "errors", "extras")
 FORBIDDEN_FOR_TORCH_FREE = ("torch", "torchvision", "litehrnet_plus.engine", "litehrnet_plus.models")
 LOWER_LAYERS = {"data": ("litehrnet_plus.inference", "litehrnet_plus.evaluation", "litehrnet_plus.cli"),
                 "codec": ("litehrnet_plus.inference", "litehrnet_plus.evaluation", "litehrnet_plus.cli",
                           "litehrnet_plus.data"),
+                "codecs": ("litehrnet_plus.inference", "litehrnet_plus.evaluation", "litehrnet_plus.cli",
+                           "litehrnet_plus.data"),
                 "card": ("litehrnet_plus.inference", "litehrnet_plus.evaluation", "litehrnet_plus.cli",
                          "litehrnet_plus.data"),
                 "evaluation": ("litehrnet_plus.inference", "litehrnet_plus.cli")}

@@ -147,6 +147,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                            warn=lambda msg: print(f"warning: {msg}", file=sys.stderr))
     if args.refine:
         import dataclasses
+
+        from .codec import HeatmapCodec
+        if not isinstance(predictor.codec, HeatmapCodec):
+            raise UserError(f"{args.model}: --refine is a heatmap decoding option; this model's output is "
+                            f"decoded by its {predictor.codec.kind} codec")
         predictor.codec = dataclasses.replace(predictor.codec, refine=args.refine)
     if samples[0].landmarks.shape[0] != k:
         raise UserError(f"{args.root}: data has {samples[0].landmarks.shape[0]} landmarks, "

@@ -64,7 +64,7 @@ class PIPCodec:
         k = len(self.neighbours)
         counts = {len(n) for n in self.neighbours}
         if k < 2 or len(counts) != 1:
-            raise ConfigError(f"codec: neighbours must list the same number of indices for each of >= 2 landmarks")
+            raise ConfigError("codec: neighbours must list the same number of indices for each of >= 2 landmarks")
         if any(not 0 <= j < k or j == i for i, row in enumerate(self.neighbours) for j in row):
             raise ConfigError("codec: a neighbour index is out of range or names the landmark itself")
         if self.input_size % self.stride:

@@ -36,7 +36,8 @@ from .blocks import channel_shuffle
 from .fusion import ConvFusion
 from .heads import IterativeHead, LiteHead
 from .litehrnet import _transition
-from .registry import build_from, register_model
+from .multibranch import build_stages, run_stages
+from .registry import build_from, check_common, register_model
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ class DiteHRNetConfig:
     input_size: int = 96
 
     def __post_init__(self) -> None:
+        check_common(self.num_landmarks, self.input_size)
         if len(self.widths) != len(self.num_modules) + 1:
             raise ConfigError(f"widths {self.widths} must have one more entry than num_modules {self.num_modules}")
         for name in ("split_groups", "split_kernels", "gcm_reduction"):
@@ -61,10 +63,6 @@ class DiteHRNetConfig:
                 raise ConfigError(f"{name} needs one entry per branch ({len(self.widths)})")
         if any(w % 2 for w in self.widths) or self.stem_channels % 8:
             raise ConfigError("widths must be even and stem_channels a multiple of 8")
-        if self.num_landmarks < 1:
-            raise ConfigError(f"num_landmarks must be positive, got {self.num_landmarks}")
-        if self.input_size % 32:
-            raise ConfigError(f"input_size must be a multiple of 32, got {self.input_size}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -253,15 +251,8 @@ class DiteHRNet(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.stem = DiteStem(cfg.stem_channels)
-        pre = [cfg.stem_channels]
-        transitions, stages = [], []
-        for s, n_mod in enumerate(cfg.num_modules):
-            cur = list(cfg.widths[: s + 2])
-            transitions.append(_transition(pre, cur))
-            stages.append(nn.Sequential(*[DiteModule(cur, cfg) for _ in range(n_mod)]))
-            pre = cur
-        self.transitions = nn.ModuleList(transitions)
-        self.stages = nn.ModuleList(stages)
+        self.transitions, self.stages = build_stages(cfg.stem_channels, cfg.widths, cfg.num_modules, _transition,
+                                                     lambda channels, s, m: DiteModule(channels, cfg))
         self.iterative = IterativeHead(list(cfg.widths))
         self.head = LiteHead(self.iterative.out_channels, cfg.num_landmarks)
         for m in self.modules():                 # the official initialisation (dynamic kernels keep theirs)
@@ -271,10 +262,7 @@ class DiteHRNet(nn.Module):
                     nn.init.zeros_(m.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        ys = [self.stem(x)]
-        for transition, stage in zip(self.transitions, self.stages):
-            ys = stage([t(ys[i] if i < len(ys) else ys[-1]) for i, t in enumerate(transition)])
-        return self.head(self.iterative(ys))
+        return self.head(self.iterative(run_stages(self.transitions, self.stages, self.stem(x))))
 
 
 @register_model

@@ -17,7 +17,8 @@ from torch import nn
 
 from ..errors import ConfigError
 from .heads import HRNetV2Head
-from .registry import build_from, register_model
+from .multibranch import build_stages, run_stages
+from .registry import build_from, check_common, register_model
 
 
 @dataclass(frozen=True)
@@ -29,12 +30,9 @@ class HRNetConfig:
     input_size: int = 96
 
     def __post_init__(self) -> None:
-        if self.num_landmarks < 1:
-            raise ConfigError(f"num_landmarks must be positive, got {self.num_landmarks}")
+        check_common(self.num_landmarks, self.input_size)
         if len(self.num_modules) != 3 or min(self.num_modules) < 1:
             raise ConfigError(f"num_modules must be 3 positive counts, got {self.num_modules}")
-        if self.input_size % 32:
-            raise ConfigError(f"input_size must be a multiple of 32, got {self.input_size}")
 
     @property
     def widths(self) -> tuple[int, ...]:
@@ -139,15 +137,8 @@ class HRNetV2(nn.Module):
         self.cfg = cfg
         self.stem = nn.Sequential(conv_bn(3, 64, 3, 2), conv_bn(64, 64, 3, 2),
                                   Bottleneck(64, 64), *[Bottleneck(256, 64) for _ in range(3)])
-        pre = [256]
-        transitions, stages = [], []
-        for s, n_mod in enumerate(cfg.num_modules):
-            cur = list(cfg.widths[: s + 2])
-            transitions.append(_transition(pre, cur))
-            stages.append(nn.Sequential(*[HRModule(cur, cfg.num_blocks) for _ in range(n_mod)]))
-            pre = cur
-        self.transitions = nn.ModuleList(transitions)
-        self.stages = nn.ModuleList(stages)
+        self.transitions, self.stages = build_stages(256, cfg.widths, cfg.num_modules, _transition,
+                                                     lambda channels, s, m: HRModule(channels, cfg.num_blocks))
         self.head = HRNetV2Head(list(cfg.widths), cfg.num_landmarks, bias=True)
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
@@ -156,10 +147,7 @@ class HRNetV2(nn.Module):
                     nn.init.zeros_(m.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        ys = [self.stem(x)]
-        for transition, stage in zip(self.transitions, self.stages):
-            ys = stage([t(ys[i] if i < len(ys) else ys[-1]) for i, t in enumerate(transition)])
-        return self.head(ys)
+        return self.head(run_stages(self.transitions, self.stages, self.stem(x)))
 
 
 @register_model

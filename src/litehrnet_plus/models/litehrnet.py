@@ -16,6 +16,7 @@ from ..errors import ConfigError
 from .blocks import CCWSequence, ConvBN, Stem, dw_conv_bn
 from .fusion import FUSIONS, build_fusion
 from .heads import HEADS, IterativeHead, build_head
+from .multibranch import build_stages, run_stages
 from .registry import build_from, register_model
 
 
@@ -117,21 +118,13 @@ class LiteHRNet(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.stem = Stem(cfg.in_channels, cfg.stem_channels, cfg.stem_out_channels, cfg.stem_expand)
-        pre = [cfg.stem_out_channels]
-        transitions, stages = [], []
         # A head that reads branch 0 alone lets the very last fusion skip the other outputs.
         single_output = cfg.head == "lite" and not cfg.iterative_head
-        last_stage = len(cfg.num_modules) - 1
-        for s, n_mod in enumerate(cfg.num_modules):
-            cur = list(cfg.widths[: s + 2])
-            transitions.append(_transition(pre, cur))
-            stages.append(nn.Sequential(*[
-                StageModule(cur, cfg, cfg.reduce_ratios[s],
-                            1 if single_output and s == last_stage and m == n_mod - 1 else None)
-                for m in range(n_mod)]))
-            pre = cur
-        self.transitions = nn.ModuleList(transitions)
-        self.stages = nn.ModuleList(stages)
+        last_stage, last_module = len(cfg.num_modules) - 1, cfg.num_modules[-1] - 1
+        self.transitions, self.stages = build_stages(
+            cfg.stem_out_channels, cfg.widths, cfg.num_modules, _transition,
+            lambda channels, s, m: StageModule(channels, cfg, cfg.reduce_ratios[s],
+                                               1 if single_output and (s, m) == (last_stage, last_module) else None))
         head_in = list(cfg.widths)
         self.iterative = None
         if cfg.iterative_head:
@@ -152,11 +145,7 @@ class LiteHRNet(nn.Module):
                 nn.init.zeros_(m.bias)
 
     def forward_features(self, x: torch.Tensor) -> list[torch.Tensor]:
-        ys = [self.stem(x)]
-        for transition, stage in zip(self.transitions, self.stages):
-            xs = [t(ys[i] if i < len(ys) else ys[-1]) for i, t in enumerate(transition)]
-            ys = stage(xs)
-        return ys
+        return run_stages(self.transitions, self.stages, self.stem(x))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         ys = self.forward_features(x)

@@ -12,7 +12,7 @@ from torch import nn
 
 from ..errors import ConfigError
 from .mobile_backbones import mobilenet_v2, shufflenet_v2
-from .registry import build_from, register_model
+from .registry import build_from, check_common, register_model
 
 BACKBONES = ("mobilenet_v2", "shufflenet_v2")
 
@@ -27,15 +27,12 @@ class SimpleHeatmapConfig:
     input_size: int = 96
 
     def __post_init__(self) -> None:
+        check_common(self.num_landmarks, self.input_size)
         if self.backbone not in BACKBONES:
             raise ConfigError(f"backbone must be one of {BACKBONES}, got {self.backbone!r}")
-        if self.num_landmarks < 1:
-            raise ConfigError(f"num_landmarks must be positive, got {self.num_landmarks}")
         if self.num_deconv != 3:
             # the codec's stride 4 is the backbone's 32 halved three times
             raise ConfigError(f"num_deconv must be 3 (heatmaps at 1/4 of the input), got {self.num_deconv}")
-        if self.input_size % 32:
-            raise ConfigError(f"input_size must be a multiple of 32, got {self.input_size}")
 
     def to_dict(self) -> dict:
         return asdict(self)

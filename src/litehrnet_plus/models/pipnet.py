@@ -21,7 +21,7 @@ from torch import nn
 
 from ..errors import ConfigError
 from .mobile_backbones import mobilenet_v3
-from .registry import build_from, register_model
+from .registry import build_from, check_common, register_model
 
 
 @dataclass(frozen=True)
@@ -33,14 +33,11 @@ class PIPNetConfig:
     input_size: int = 96
 
     def __post_init__(self) -> None:
-        if self.num_landmarks < 2:
-            raise ConfigError(f"num_landmarks must be at least 2, got {self.num_landmarks}")
+        check_common(self.num_landmarks, self.input_size, least_landmarks=2)
         if not 1 <= self.num_neighbours < self.num_landmarks:
             raise ConfigError(f"num_neighbours must be in [1, {self.num_landmarks - 1}], got {self.num_neighbours}")
         if self.backbone not in ("large", "small"):
             raise ConfigError(f"backbone must be 'large' or 'small', got {self.backbone!r}")
-        if self.input_size % 32:
-            raise ConfigError(f"input_size must be a multiple of 32, got {self.input_size}")
 
     @property
     def stride(self) -> int:

@@ -16,6 +16,15 @@ _BUILDERS: dict[str, Callable[..., nn.Module]] = {}
 C = TypeVar("C")
 
 
+def check_common(num_landmarks: int, input_size: int, least_landmarks: int = 1) -> None:
+    """The checks every architecture config shares: a landmark count, and an input side the
+    network's stride-32 path divides."""
+    if num_landmarks < least_landmarks:
+        raise ConfigError(f"num_landmarks must be at least {least_landmarks}, got {num_landmarks}")
+    if input_size % 32:
+        raise ConfigError(f"input_size must be a multiple of 32, got {input_size}")
+
+
 def build_from(default: C, overrides: dict) -> C:
     """A builder's config: its default with `overrides` replacing fields (lists as tuples, as
     configs and checkpoints store them); an unknown field is a ConfigError naming it."""

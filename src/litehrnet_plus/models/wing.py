@@ -15,7 +15,7 @@ from torch import nn
 
 from ..errors import ConfigError
 from .mobile_backbones import mobilenet_v2
-from .registry import build_from, register_model
+from .registry import build_from, check_common, register_model
 
 
 @dataclass(frozen=True)
@@ -25,12 +25,9 @@ class RegressionConfig:
     input_size: int = 96
 
     def __post_init__(self) -> None:
-        if self.num_landmarks < 1:
-            raise ConfigError(f"num_landmarks must be positive, got {self.num_landmarks}")
+        check_common(self.num_landmarks, self.input_size)
         if not 0 < self.width <= 2:
             raise ConfigError(f"width must be in (0, 2], got {self.width}")
-        if self.input_size % 32:
-            raise ConfigError(f"input_size must be a multiple of 32, got {self.input_size}")
 
     def to_dict(self) -> dict:
         return asdict(self)
