@@ -161,6 +161,7 @@ def plot(rows: list[dict], prefix: str) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker  # noqa: F401  (used as matplotlib.ticker)
 
     done = [r for r in rows if r.get("nme") is not None]
     for key, xlabel, name in (("mflops", "MFLOPs (paper convention, K=98, 96x96)", "nme_flops"),
@@ -172,6 +173,9 @@ def plot(rows: list[dict], prefix: str) -> None:
             ax.scatter(r[key], 100 * r["nme"], c="tab:red" if ours else "tab:blue", s=40)
             ax.annotate(r["label"], (r[key], 100 * r["nme"]), fontsize=7, xytext=(4, 3), textcoords="offset points")
         ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.ScalarFormatter())
+        ax.tick_params(axis="x", which="minor", labelsize=7)
         ax.set_xlabel(xlabel)
         ax.set_ylabel("NME on 300-W lfpw/testset (%)")
         ax.set_title(f"controlled 300-W recipe, {EPOCHS} epochs from scratch ({len(pts)} rows run)")
