@@ -182,12 +182,12 @@ LOSS_OF = {"heatmaps": "bce", "coords": "wing", "pip": "pip"}
 
 @pytest.mark.parametrize("name", list_models())
 def test_every_model_trains_a_step_with_its_own_loss(name):
-    from litehrnet_plus.engine.checkpoint import untrained_codec
+    from litehrnet_plus.engine.checkpoint import codec_for
     from litehrnet_plus.engine.train import train_step
 
     torch.manual_seed(0)
     model = create_model(name, num_landmarks=68).train()
-    codec = untrained_codec(model)
+    codec = codec_for(model)
     rng = np.random.default_rng(0)
     encoded = [codec.encode(rng.uniform(10, 85, (68, 2))) for _ in range(2)]
     target = torch.from_numpy(np.stack([e[0] for e in encoded]))

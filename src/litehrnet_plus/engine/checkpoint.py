@@ -19,6 +19,7 @@ from ..fileio import atomic_write_bytes
 from ..models import create_model
 from ..models.registry import model_from_config
 from ..resolve import resolve_spec
+from .losses import activation_for
 
 FORMAT = "litehrnet_plus.checkpoint/1"
 
@@ -97,8 +98,6 @@ def card_of(state: dict, source: str = "checkpoint") -> ModelCard:
     cards existed (the shipped .pt files among them), one assembled from its entries."""
     if isinstance(state.get("card"), dict):
         return ModelCard.from_dict(state["card"], source)
-    from .losses import activation_for
-
     cfg = state["model_config"]
     loss = state.get("loss", "bce")
     training = {k: state[k] for k in ("epoch", "training_data", "metrics") if k in state}
@@ -127,10 +126,10 @@ def load_model_for_export(spec: str, num_landmarks: int | None = None) -> tuple[
         raise CheckpointError(f"{resolved.path}: already an exported file; export takes a name, tag or checkpoint")
     base = resolved.name
     model = create_model(base, num_landmarks=num_landmarks)
+    loss = UNTRAINED_LOSS[getattr(model, "output", "heatmaps")]
     return model.eval(), ModelCard(model=base, num_landmarks=model.cfg.num_landmarks,
-                                   input_size=model.cfg.input_size, codec=untrained_codec(model),
-                                   loss=UNTRAINED_LOSS[getattr(model, "output", "heatmaps")],
-                                   activation="sigmoid" if getattr(model, "output", "heatmaps") == "heatmaps" else "none",
+                                   input_size=model.cfg.input_size, codec=codec_for(model),
+                                   loss=loss, activation=activation_for(loss),
                                    model_config=model.cfg.to_dict(), untrained=True)
 
 
@@ -138,18 +137,22 @@ def load_model_for_export(spec: str, num_landmarks: int | None = None) -> tuple[
 UNTRAINED_LOSS = {"heatmaps": "bce", "coords": "wing", "pip": "pip"}
 
 
-def untrained_codec(model: nn.Module) -> Codec:
-    """The codec of a model that has seen no data. A PIP model's neighbour table comes from
-    its training set's mean face; without one, each landmark's neighbours are the landmarks
-    nearest in index (a placeholder the untrained weights cannot tell from any other)."""
+def codec_for(model: nn.Module, heatmap: HeatmapCodec | None = None, mean_shape: np.ndarray | None = None) -> Codec:
+    """The codec of a model's kind of output: `heatmap` (default: the standard one at the
+    model's input size) for heatmap models, the coordinate codec, or PIPNet's with the
+    neighbour table of `mean_shape` (the training set's mean face). Without a mean shape (a
+    model that has seen no data) each landmark's neighbours are the landmarks nearest in index,
+    a placeholder untrained weights cannot tell from any other."""
     output, size = getattr(model, "output", "heatmaps"), model.cfg.input_size
     if output == "coords":
         return RegressionCodec(input_size=size)
     if output == "pip":
         k, nb = model.cfg.num_landmarks, model.cfg.num_neighbours
-        index_line = np.stack([np.arange(k), np.zeros(k)], axis=1)
-        return PIPCodec(nearest_neighbours(index_line, nb), input_size=size, stride=model.cfg.stride)
-    return HeatmapCodec(input_size=size)
+        shape = mean_shape if mean_shape is not None else np.stack([np.arange(k), np.zeros(k)], axis=1)
+        return PIPCodec(nearest_neighbours(shape, nb), input_size=size, stride=model.cfg.stride)
+    if output != "heatmaps":
+        raise CheckpointError(f"{getattr(model.cfg, 'name', type(model).__name__)}: unknown model output {output!r}")
+    return heatmap or HeatmapCodec(input_size=size)
 
 
 def _shipped_track_threshold(spec) -> float | None:

@@ -24,15 +24,15 @@ from tqdm import tqdm
 
 from ..card import ModelCard
 from ..codec import HeatmapCodec
-from ..codecs import Codec, PIPCodec, RegressionCodec, nearest_neighbours
+from ..codecs import Codec
 from ..data.formats import load_dataset
 from ..errors import CheckpointError, ConfigError
 from ..evaluation import evaluate_samples
 from ..fileio import atomic_write_bytes, atomic_write_text
-from ..models import create_model
 from ..data.transforms import crop_matrix, transform_points
+from ..models import create_model
 from ..schemes import scheme_for
-from .checkpoint import init_from, load_checkpoint, load_state, save_checkpoint
+from .checkpoint import codec_for, init_from, load_checkpoint, load_state, save_checkpoint
 from .config import TrainConfig
 from .dataset import LandmarkDataset
 from .evaluate import TorchPredictor
@@ -132,16 +132,8 @@ def mean_face(samples, input_size: int, crop_scale: float) -> np.ndarray:
 def training_codec(model: nn.Module, cfg: TrainConfig, samples) -> Codec:
     """The codec of the model's output: the config's heatmap codec, or the coordinate / PIP
     codec at the same input size (PIP's neighbour table from the training set's mean face)."""
-    output = getattr(model, "output", "heatmaps")
-    size = cfg.codec.input_size
-    if output == "heatmaps":
-        return cfg.codec
-    if output == "coords":
-        return RegressionCodec(input_size=size)
-    if output == "pip":
-        mean = mean_face(samples, size, cfg.data.crop_scale)
-        return PIPCodec(nearest_neighbours(mean, model.cfg.num_neighbours), input_size=size, stride=model.cfg.stride)
-    raise ConfigError(f"{cfg.model.name}: unknown model output {output!r}")
+    pip = getattr(model, "output", "heatmaps") == "pip"
+    return codec_for(model, cfg.codec, mean_face(samples, cfg.codec.input_size, cfg.data.crop_scale) if pip else None)
 
 
 def default_threads(asked: int, world: int = 1) -> int:
