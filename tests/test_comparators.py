@@ -221,6 +221,10 @@ def test_exported_coordinate_models_evaluate_without_torch(name, tmp_path):
     ref, _ = TorchPredictor(model, card.codec, card.activation).predict_crops(crops)
     assert got.shape == (3, 68, 2)
     np.testing.assert_allclose(got, ref, atol=1e-3)
+    # the landmarker's quality and tracking need heatmap peaks: a clear refusal, not NaN faces
+    from litehrnet_plus import FaceLandmarker
+    with pytest.raises(ValueError, match="no heatmap peaks.*litehrnet-plus evaluate"):
+        FaceLandmarker(path)
 
 
 @pytest.fixture(scope="module")

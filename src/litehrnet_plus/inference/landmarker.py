@@ -23,6 +23,7 @@ from .detector import DEFAULT_DETECTOR, Detections, get_detector, run_detector
 from .orientation import (ALIGN_MIN_DEG, ORIENTATIONS, face_frame_boxes, landmark_roll, map_back, snap_upright,
                           suppress, turned, wrap_degrees)
 from .results import Face
+from ..codec import HeatmapCodec
 from .runtime import OnnxHeatmapModel, positive_int
 
 ImageLike = np.ndarray | str | os.PathLike
@@ -72,6 +73,10 @@ class FaceLandmarker:
             self.model = LiteRTHeatmapModel(spec, threads, flip_test=flip_test)
         else:
             raise ConfigError(f"backend must be 'onnxruntime' or 'litert', got {backend!r}")
+        if not isinstance(self.model.codec, HeatmapCodec):
+            # quality scores, the lost-track threshold and the flip test read heatmap peaks
+            raise ConfigError(f"{self.model.path}: a {self.model.codec.kind} model has no heatmap peaks for the "
+                              "landmarker's quality and tracking; measure it with `litehrnet-plus evaluate`")
         self.backend = backend
         if orientations not in ORIENTATIONS:
             raise ConfigError(f"orientations must be one of {ORIENTATIONS}, got {orientations!r}")
