@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from litehrnet_plus.codecs import PIPCodec, RegressionCodec, codec_from_dict, nearest_neighbours
-from litehrnet_plus.engine.losses import make_loss, pip_loss, wing_loss
+from litehrnet_plus.engine.losses import DEFAULT_LOSS, make_loss, pip_loss, wing_loss
 from litehrnet_plus.models import count_complexity, create_model, list_models
 from litehrnet_plus.models.dite_hrnet import DynamicConv, KernelAggregation, attention_pool
 
@@ -177,9 +177,6 @@ def test_pip_loss_is_zero_at_the_target_and_counts_every_part():
 
 
 # ---------------------------------------------------------------------------- training and export
-LOSS_OF = {"heatmaps": "bce", "coords": "wing", "pip": "pip"}
-
-
 @pytest.mark.parametrize("name", list_models())
 def test_every_model_trains_a_step_with_its_own_loss(name):
     from litehrnet_plus.engine.checkpoint import codec_for
@@ -192,7 +189,7 @@ def test_every_model_trains_a_step_with_its_own_loss(name):
     encoded = [codec.encode(rng.uniform(10, 85, (68, 2))) for _ in range(2)]
     target = torch.from_numpy(np.stack([e[0] for e in encoded]))
     weight = torch.from_numpy(np.stack([e[1] for e in encoded]))
-    loss_fn = make_loss(LOSS_OF[getattr(model, "output", "heatmaps")], 96)
+    loss_fn = make_loss(DEFAULT_LOSS[model.output], 96)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     before = [p.detach().clone() for p in model.parameters()]
     first = train_step(model, opt, loss_fn, torch.rand(2, 3, 96, 96), target, weight)
@@ -276,4 +273,4 @@ def test_every_comparison_row_trains_the_one_controlled_recipe():
         assert same == {k: v for k, v in recipe["train"].items() if k != "loss"}, path.name
         assert got["train"]["epochs"] == 40 and got["out"] == f"runs/{path.stem}"
         model = create_model(cfg.model.name, num_landmarks=68)
-        check_loss_fits(cfg.train.loss, getattr(model, "output", "heatmaps"), cfg.model.name)
+        check_loss_fits(cfg.train.loss, model.output, cfg.model.name)

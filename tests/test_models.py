@@ -41,7 +41,7 @@ def _randomise(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
 
 def output_shape(model: torch.nn.Module, batch: int, k: int) -> tuple[int, ...]:
     """What a registered model returns for 96x96 crops, by its kind of output."""
-    kind = getattr(model, "output", "heatmaps")
+    kind = model.output
     if kind == "coords":
         return (batch, k, 2)
     if kind == "pip":

@@ -50,6 +50,18 @@ def nearest_neighbours(mean_shape: np.ndarray, count: int) -> tuple[tuple[int, .
     return tuple(tuple(int(j) for j in np.argsort(row, kind="stable")[:count]) for row in d)
 
 
+def pip_parts(outputs, num_landmarks: int):
+    """PIPNet's maps (N, K*(3+2nb), G, G) -> scores (N,K,G,G), x, y (N,K,G,G), neighbour x, y
+    (N,K,nb,G,G): the one layout the model, codec and loss share; NumPy arrays or torch tensors."""
+    k = num_landmarks
+    n, ch, h, w = outputs.shape
+    nb = (ch // k - 3) // 2
+    scores, x, y = outputs[:, :k], outputs[:, k:2 * k], outputs[:, 2 * k:3 * k]
+    nbx = outputs[:, 3 * k:3 * k + k * nb].reshape(n, k, nb, h, w)
+    nby = outputs[:, 3 * k + k * nb:].reshape(n, k, nb, h, w)
+    return scores, x, y, nbx, nby
+
+
 @dataclass(frozen=True)
 class PIPCodec:
     """neighbours: per landmark the indices of its nearest landmarks in the training set's mean
@@ -109,16 +121,6 @@ class PIPCodec:
         # a landmark whose neighbour lacks an annotation still trains its own cell
         return target, ok.astype(np.float32)
 
-    def split(self, outputs):
-        """(N, K*(3+2nb), G, G) -> scores (N,K,G,G), x, y (N,K,G,G), neighbour x, y (N,K,nb,G,G);
-        works on NumPy arrays and torch tensors alike."""
-        k, nb = self.num_landmarks, self.num_neighbours
-        n, _, h, w = outputs.shape
-        scores, x, y = outputs[:, :k], outputs[:, k:2 * k], outputs[:, 2 * k:3 * k]
-        nbx = outputs[:, 3 * k:3 * k + k * nb].reshape(n, k, nb, h, w)
-        nby = outputs[:, 3 * k + k * nb:].reshape(n, k, nb, h, w)
-        return scores, x, y, nbx, nby
-
     def decode(self, outputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(N, K*(3+2nb), G, G) raw outputs -> landmarks (N,K,2) in input pixels and scores
         (N,K) (the best cell's score). Each landmark's position is the mean of its own estimate
@@ -126,7 +128,7 @@ class PIPCodec:
         out = np.asarray(outputs, dtype=np.float32)
         k, nb, g = self.num_landmarks, self.num_neighbours, self.grid
         n = out.shape[0]
-        scores, x, y, nbx, nby = self.split(out)
+        scores, x, y, nbx, nby = pip_parts(out, k)
         flat = scores.reshape(n, k, -1)
         best = flat.argmax(axis=2)                                       # (N,K)
         score = np.take_along_axis(flat, best[..., None], axis=2)[..., 0]

@@ -22,11 +22,8 @@ from .checkpoint import load_checkpoint, load_model_for_export
 from .deploy import DeployOptions, export_deploy
 from .export import export_onnx
 from .quantize import calibration_crops, quantize_int8
-from .losses import make_loss
+from .losses import DEFAULT_LOSS, make_loss
 from .train import train_step
-
-# the loss a training step is timed with, per model output
-TIMED_LOSS = {"heatmaps": "bce", "coords": "wing", "pip": "pip"}
 
 
 def random_init(model) -> None:
@@ -174,7 +171,7 @@ def train_throughput(models: list[str], threads: list[int], variants: list[str],
                 with torch.no_grad():          # a target of the model's output shape (its values do not matter)
                     target = torch.rand_like(model(x))
                 weight = torch.ones(batch, k)
-                loss_fn = make_loss(TIMED_LOSS[getattr(model, "output", "heatmaps")], size)
+                loss_fn = make_loss(DEFAULT_LOSS[model.output], size)
                 fwd = torch.compile(model) if "compile" in v else model
 
                 def step(fwd=fwd, opt=opt, x=x, target=target, weight=weight, loss_fn=loss_fn):

@@ -19,7 +19,7 @@ from ..fileio import atomic_write_bytes
 from ..models import create_model
 from ..models.registry import model_from_config
 from ..resolve import resolve_spec
-from .losses import activation_for
+from .losses import DEFAULT_LOSS, activation_for
 
 FORMAT = "litehrnet_plus.checkpoint/1"
 
@@ -126,15 +126,11 @@ def load_model_for_export(spec: str, num_landmarks: int | None = None) -> tuple[
         raise CheckpointError(f"{resolved.path}: already an exported file; export takes a name, tag or checkpoint")
     base = resolved.name
     model = create_model(base, num_landmarks=num_landmarks)
-    loss = UNTRAINED_LOSS[getattr(model, "output", "heatmaps")]
+    loss = DEFAULT_LOSS[model.output]
     return model.eval(), ModelCard(model=base, num_landmarks=model.cfg.num_landmarks,
                                    input_size=model.cfg.input_size, codec=codec_for(model),
                                    loss=loss, activation=activation_for(loss),
                                    model_config=model.cfg.to_dict(), untrained=True)
-
-
-# the loss an untrained export's card names (it decides the output activation)
-UNTRAINED_LOSS = {"heatmaps": "bce", "coords": "wing", "pip": "pip"}
 
 
 def codec_for(model: nn.Module, heatmap: HeatmapCodec | None = None, mean_shape: np.ndarray | None = None) -> Codec:
@@ -143,7 +139,7 @@ def codec_for(model: nn.Module, heatmap: HeatmapCodec | None = None, mean_shape:
     neighbour table of `mean_shape` (the training set's mean face). Without a mean shape (a
     model that has seen no data) each landmark's neighbours are the landmarks nearest in index,
     a placeholder untrained weights cannot tell from any other."""
-    output, size = getattr(model, "output", "heatmaps"), model.cfg.input_size
+    output, size = model.output, model.cfg.input_size
     if output == "coords":
         return RegressionCodec(input_size=size)
     if output == "pip":
@@ -151,7 +147,7 @@ def codec_for(model: nn.Module, heatmap: HeatmapCodec | None = None, mean_shape:
         shape = mean_shape if mean_shape is not None else np.stack([np.arange(k), np.zeros(k)], axis=1)
         return PIPCodec(nearest_neighbours(shape, nb), input_size=size, stride=model.cfg.stride)
     if output != "heatmaps":
-        raise CheckpointError(f"{getattr(model.cfg, 'name', type(model).__name__)}: unknown model output {output!r}")
+        raise CheckpointError(f"{type(model).__name__}: unknown model output {output!r}")
     return heatmap or HeatmapCodec(input_size=size)
 
 

@@ -75,7 +75,7 @@ def export_onnx(model: nn.Module, path: str | os.PathLike, *, card: ModelCard,
     card = export_card(model, card, "plain", input_size)
     size = card.input_size
     wrapped = HeatmapOutput(model, card.activation).eval()
-    output = OUTPUT_NAMES[getattr(model, "output", "heatmaps")]
+    output = OUTPUT_NAMES[model.output]
     dummy = torch.rand(2, 3, size, size)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

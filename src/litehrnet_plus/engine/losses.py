@@ -17,11 +17,14 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
+from ..codecs import pip_parts
 from ..errors import ConfigError, UnknownNameError
 
 LOSSES = ("mse", "bce", "wing", "pip")
 # which losses fit which model output (a model's `output` attribute)
 LOSSES_FOR_OUTPUT = {"heatmaps": ("mse", "bce"), "coords": ("wing",), "pip": ("pip",)}
+# the loss a model is trained (or timed, or carded untrained) with when nothing else is said
+DEFAULT_LOSS = {"heatmaps": "bce", "coords": "wing", "pip": "pip"}
 WING_W, WING_EPS = 10.0, 2.0
 PIP_SCORE_WEIGHT, PIP_OFFSET_WEIGHT = 10.0, 1.0
 
@@ -60,22 +63,18 @@ def _at_cell(maps: torch.Tensor, cell: torch.Tensor) -> torch.Tensor:
 
 
 def pip_loss(out: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    """out, target: (N, K*(3+2nb), G, G) as codecs.PIPCodec lays them out; weight (N,K)."""
-    n, ch, g, _ = out.shape
-    k = weight.shape[1]
-    nb = (ch // k - 3) // 2
-    cell = target[:, :k]
+    """out, target: (N, K*(3+2nb), G, G) as codecs.pip_parts lays them out; weight (N,K)."""
+    (score_out, *offsets_out), (cell, *offsets_target) = pip_parts(out, weight.shape[1]), pip_parts(target, weight.shape[1])
+    g = out.shape[-1]
     w = weight[:, :, None, None]
-    score = (((out[:, :k] - cell) ** 2) * w).sum() / (w.sum() * g * g).clamp_min(1.0)
+    score = (((score_out - cell) ** 2) * w).sum() / (w.sum() * g * g).clamp_min(1.0)
 
-    def l1(lo: int, hi: int, per_landmark: int) -> torch.Tensor:
-        shape = (n, k, per_landmark, g, g)
-        diff = (_at_cell(out[:, lo:hi].reshape(shape), cell) - _at_cell(target[:, lo:hi].reshape(shape), cell)).abs()
-        ww = weight[:, :, None].expand_as(diff)
+    def l1(o: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        diff = (_at_cell(o, cell) - _at_cell(t, cell)).abs()
+        ww = weight.reshape(*weight.shape, *([1] * (diff.dim() - 2))).expand_as(diff)
         return (diff * ww).sum() / ww.sum().clamp_min(1.0)
 
-    offsets = (l1(k, 2 * k, 1) + l1(2 * k, 3 * k, 1) + l1(3 * k, 3 * k + k * nb, nb)
-               + l1(3 * k + k * nb, ch, nb))
+    offsets = sum(l1(o, t) for o, t in zip(offsets_out, offsets_target))
     return PIP_SCORE_WEIGHT * score + PIP_OFFSET_WEIGHT * offsets
 
 

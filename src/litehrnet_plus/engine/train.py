@@ -132,7 +132,7 @@ def mean_face(samples, input_size: int, crop_scale: float) -> np.ndarray:
 def training_codec(model: nn.Module, cfg: TrainConfig, samples) -> Codec:
     """The codec of the model's output: the config's heatmap codec, or the coordinate / PIP
     codec at the same input size (PIP's neighbour table from the training set's mean face)."""
-    pip = getattr(model, "output", "heatmaps") == "pip"
+    pip = model.output == "pip"
     return codec_for(model, cfg.codec, mean_face(samples, cfg.codec.input_size, cfg.data.crop_scale) if pip else None)
 
 
@@ -173,7 +173,7 @@ def train(cfg: TrainConfig, resume: bool = False, overwrite: bool = False, progr
         torch.manual_seed(t.seed)
         model = create_model(cfg.model.name, num_landmarks=cfg.data.num_landmarks,
                              input_size=cfg.codec.input_size, **cfg.model.overrides)
-        check_loss_fits(t.loss, getattr(model, "output", "heatmaps"), cfg.model.name)
+        check_loss_fits(t.loss, model.output, cfg.model.name)
         codec = training_codec(model, cfg, train_samples)
         loss_fn = make_loss(t.loss, codec.input_size)
         ds = LandmarkDataset(train_samples, codec, scheme, aug, cfg.data.crop_scale, t.seed)

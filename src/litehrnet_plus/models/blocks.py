@@ -18,16 +18,25 @@ def channel_shuffle(x: torch.Tensor, groups: int) -> torch.Tensor:
     return x.unflatten(1, (groups, c // groups)).transpose(1, 2).flatten(1, 2)
 
 
+def transform_half(xs: list[torch.Tensor], transform) -> list[torch.Tensor]:
+    """The shuffle-block pattern over branches: the first half of each branch's channels
+    passes, `transform` maps the list of second halves, then halves are rejoined and shuffled."""
+    parts = [x.chunk(2, dim=1) for x in xs]
+    x2 = transform([p[1] for p in parts])
+    return [channel_shuffle(torch.cat([p[0], s], dim=1), 2) for p, s in zip(parts, x2)]
+
+
 class ConvBN(nn.Sequential):
-    """Conv (no bias) + BatchNorm + optional activation: mmcv's ConvModule with norm_cfg=BN."""
+    """Conv (no bias) + BatchNorm + optional activation: mmcv's ConvModule with norm_cfg=BN.
+    act: True for ReLU, False/None for none, or an activation class (ReLU6, hard-swish)."""
 
     def __init__(self, cin: int, cout: int, k: int = 1, stride: int = 1, groups: int = 1,
-                 act: bool = True) -> None:
+                 act: bool | type[nn.Module] | None = True) -> None:
         layers: list[nn.Module] = [
             nn.Conv2d(cin, cout, k, stride, k // 2, groups=groups, bias=False),
             nn.BatchNorm2d(cout)]
         if act:
-            layers.append(nn.ReLU())
+            layers.append(nn.ReLU() if act is True else act())
         super().__init__(*layers)
 
 
@@ -119,10 +128,11 @@ class ConditionalChannelWeighting(nn.Module):
         self.spatial_weighting = nn.ModuleList([SpatialWeighting(c, 4) for c in half])
 
     def forward(self, xs: list[torch.Tensor]) -> list[torch.Tensor]:
-        parts = [s.chunk(2, dim=1) for s in xs]
-        x2 = self.cross_resolution_weighting([p[1] for p in parts])
-        x2 = [sw(dw(s)) for s, dw, sw in zip(x2, self.depthwise_convs, self.spatial_weighting)]
-        return [channel_shuffle(torch.cat([p[0], s], dim=1), 2) for p, s in zip(parts, x2)]
+        return transform_half(xs, self._weight)
+
+    def _weight(self, halves: list[torch.Tensor]) -> list[torch.Tensor]:
+        x2 = self.cross_resolution_weighting(halves)
+        return [sw(dw(s)) for s, dw, sw in zip(x2, self.depthwise_convs, self.spatial_weighting)]
 
 
 class CCWSequence(nn.Module):

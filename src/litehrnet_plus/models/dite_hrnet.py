@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import ConfigError
-from .blocks import channel_shuffle
+from .blocks import ConvBN, channel_shuffle, transform_half
 from .fusion import ConvFusion
 from .heads import IterativeHead, LiteHead
 from .litehrnet import _transition
@@ -127,9 +127,7 @@ def conv_bn(cin: int, cout: int, k: int = 1, stride: int = 1, groups: int = 1, n
     code chooses."""
     if num_kernels > 1:
         return DynamicConv(cin, cout, k, stride, groups, num_kernels, relu)
-    layers: list[nn.Module] = [nn.Conv2d(cin, cout, k, stride, k // 2, groups=groups, bias=False),
-                               nn.BatchNorm2d(cout)]
-    return nn.Sequential(*layers, *([nn.ReLU()] if relu else []))
+    return ConvBN(cin, cout, k, stride, groups, act=relu)
 
 
 def attention_pool(x: torch.Tensor, mask: torch.Tensor, regions: int) -> torch.Tensor:
@@ -207,10 +205,10 @@ class DynamicContextBlock(nn.Module):
         self.gcm = nn.ModuleList([GlobalContext(c, cfg.gcm_reduction[i]) for i, c in enumerate(half)])
 
     def forward(self, xs: list[torch.Tensor]) -> list[torch.Tensor]:
-        parts = [x.chunk(2, dim=1) for x in xs]
-        x2 = self.dcm([p[1] for p in parts])
-        x2 = [g(conv(s)) for s, conv, g in zip(x2, self.convs, self.gcm)]
-        return [channel_shuffle(torch.cat([p[0], s], dim=1), 2) for p, s in zip(parts, x2)]
+        return transform_half(xs, self._context)
+
+    def _context(self, halves: list[torch.Tensor]) -> list[torch.Tensor]:
+        return [g(conv(s)) for s, conv, g in zip(self.dcm(halves), self.convs, self.gcm)]
 
 
 class DiteStem(nn.Module):

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
+from .blocks import ConvBN
 from .heads import HRNetV2Head
 from .multibranch import build_stages, run_stages
 from .registry import build_from, check_common, register_model
@@ -42,22 +43,15 @@ class HRNetConfig:
         return asdict(self)
 
 
-def conv_bn(cin: int, cout: int, k: int, stride: int = 1, relu: bool = True) -> nn.Sequential:
-    layers: list[nn.Module] = [nn.Conv2d(cin, cout, k, stride, k // 2, bias=False), nn.BatchNorm2d(cout)]
-    if relu:
-        layers.append(nn.ReLU())
-    return nn.Sequential(*layers)
-
-
 class Bottleneck(nn.Module):
     expansion = 4
 
     def __init__(self, cin: int, planes: int) -> None:
         super().__init__()
         cout = planes * self.expansion
-        self.body = nn.Sequential(conv_bn(cin, planes, 1), conv_bn(planes, planes, 3),
-                                  conv_bn(planes, cout, 1, relu=False))
-        self.down = conv_bn(cin, cout, 1, relu=False) if cin != cout else nn.Identity()
+        self.body = nn.Sequential(ConvBN(cin, planes, 1), ConvBN(planes, planes, 3),
+                                  ConvBN(planes, cout, 1, act=False))
+        self.down = ConvBN(cin, cout, 1, act=False) if cin != cout else nn.Identity()
         self.relu = nn.ReLU()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -67,7 +61,7 @@ class Bottleneck(nn.Module):
 class BasicBlock(nn.Module):
     def __init__(self, channels: int) -> None:
         super().__init__()
-        self.body = nn.Sequential(conv_bn(channels, channels, 3), conv_bn(channels, channels, 3, relu=False))
+        self.body = nn.Sequential(ConvBN(channels, channels, 3), ConvBN(channels, channels, 3, act=False))
         self.relu = nn.ReLU()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -89,8 +83,8 @@ class HRFusion(nn.Module):
                 elif j == i:
                     row.append(nn.Identity())
                 else:
-                    steps = [conv_bn(cj, cj, 3, 2) for _ in range(i - j - 1)]
-                    row.append(nn.Sequential(*steps, conv_bn(cj, ci, 3, 2, relu=False)))
+                    steps = [ConvBN(cj, cj, 3, 2) for _ in range(i - j - 1)]
+                    row.append(nn.Sequential(*steps, ConvBN(cj, ci, 3, 2, act=False)))
             self.paths.append(row)
         self.relu = nn.ReLU()
 
@@ -119,10 +113,10 @@ def _transition(pre: list[int], cur: list[int]) -> nn.ModuleList:
     layers: list[nn.Module] = []
     for i, c in enumerate(cur):
         if i < len(pre):
-            layers.append(nn.Identity() if c == pre[i] else conv_bn(pre[i], c, 3))
+            layers.append(nn.Identity() if c == pre[i] else ConvBN(pre[i], c, 3))
         else:
             cin = pre[-1]
-            steps = [conv_bn(cin, cin if j < i - len(pre) else c, 3, 2) for j in range(i + 1 - len(pre))]
+            steps = [ConvBN(cin, cin if j < i - len(pre) else c, 3, 2) for j in range(i + 1 - len(pre))]
             layers.append(nn.Sequential(*steps))
     return nn.ModuleList(layers)
 
@@ -135,7 +129,7 @@ class HRNetV2(nn.Module):
     def __init__(self, cfg: HRNetConfig) -> None:
         super().__init__()
         self.cfg = cfg
-        self.stem = nn.Sequential(conv_bn(3, 64, 3, 2), conv_bn(64, 64, 3, 2),
+        self.stem = nn.Sequential(ConvBN(3, 64, 3, 2), ConvBN(64, 64, 3, 2),
                                   Bottleneck(64, 64), *[Bottleneck(256, 64) for _ in range(3)])
         self.transitions, self.stages = build_stages(256, cfg.widths, cfg.num_modules, _transition,
                                                      lambda channels, s, m: HRModule(channels, cfg.num_blocks))

@@ -114,6 +114,8 @@ def _transition(pre: list[int], cur: list[int]) -> nn.ModuleList:
 class LiteHRNet(nn.Module):
     """Image (B,3,H,W) in [0,1] -> heatmap logits (B,K,H/4,W/4)."""
 
+    output = "heatmaps"      # every registered model names its kind of output (losses, codecs)
+
     def __init__(self, cfg: LiteHRNetConfig) -> None:
         super().__init__()
         self.cfg = cfg

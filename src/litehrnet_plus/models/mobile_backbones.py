@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .blocks import channel_shuffle
+from .blocks import ConvBN, channel_shuffle
 
 
 def make_divisible(v: float, divisor: int = 8) -> int:
@@ -22,12 +22,9 @@ def make_divisible(v: float, divisor: int = 8) -> int:
 
 
 def conv_bn_act(cin: int, cout: int, k: int = 1, stride: int = 1, groups: int = 1,
-                act: type[nn.Module] | None = nn.ReLU6) -> nn.Sequential:
-    layers: list[nn.Module] = [nn.Conv2d(cin, cout, k, stride, k // 2, groups=groups, bias=False),
-                               nn.BatchNorm2d(cout)]
-    if act is not None:
-        layers.append(act())
-    return nn.Sequential(*layers)
+                act: type[nn.Module] | None = nn.ReLU6) -> ConvBN:
+    """blocks.ConvBN with the MobileNets' default activation, ReLU6."""
+    return ConvBN(cin, cout, k, stride, groups, act=act)
 
 
 # ---------------------------------------------------------------------------- MobileNetV2
