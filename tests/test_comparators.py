@@ -253,8 +253,9 @@ def test_training_loop_runs_coordinate_models(name, loss, tiny_data, tmp_path):
 
 
 def test_every_comparison_row_trains_the_one_controlled_recipe():
-    """Each compare_* config (and the baseline row's ship config) is the controlled recipe
-    with only its model, loss and output folder changed, and its loss fits its model."""
+    """Each compare_* config (the baseline row's ship config, and the latency study's
+    latency_* variants of the 10M) is the controlled recipe with only its model, loss and
+    output folder changed, and its loss fits its model."""
     from pathlib import Path
 
     from litehrnet_plus.engine.config import load_config
@@ -263,7 +264,9 @@ def test_every_comparison_row_trains_the_one_controlled_recipe():
     configs = Path(__file__).resolve().parents[1] / "configs"
     recipe = load_config(configs / "_base_compare_300w.yaml").to_dict()
     rows = sorted(configs.glob("compare_*.yaml")) + [configs / "ship_litehrnet_baseline_300w.yaml"]
-    assert len(rows) >= 15
+    variants = sorted(configs.glob("latency_*_300w.yaml"))
+    assert len(rows) >= 15 and len(variants) >= 5
+    rows += variants
     for path in rows:
         cfg = load_config(path)
         got = cfg.to_dict()
@@ -272,5 +275,5 @@ def test_every_comparison_row_trains_the_one_controlled_recipe():
         same = {k: v for k, v in got["train"].items() if k != "loss"}
         assert same == {k: v for k, v in recipe["train"].items() if k != "loss"}, path.name
         assert got["train"]["epochs"] == 40 and got["out"] == f"runs/{path.stem}"
-        model = create_model(cfg.model.name, num_landmarks=68)
+        model = create_model(cfg.model.name, num_landmarks=68, **cfg.model.overrides)
         check_loss_fits(cfg.train.loss, model.output, cfg.model.name)

@@ -195,6 +195,24 @@ def test_bench_exports_registered_names_and_times_pytorch(tmp_path):
     assert {(r["graph"], r["backend"]) for r in rows} == {("deploy", "onnxruntime"), ("eager", "pytorch")}
 
 
+def test_bench_times_a_training_config_before_it_is_trained(tmp_path):
+    """A training config's network (its overrides applied) is timed under the config's name,
+    so variants of one registered model get separate rows."""
+    import onnx
+    cfg = tmp_path / "small_variant.yaml"
+    cfg.write_text("model: {name: litehrnet_plus_10m, overrides: {num_modules: [1, 1, 1], num_blocks: 1}}\n"
+                   "data: {num_landmarks: 68}\n")
+    out, keep = tmp_path / "speed.json", tmp_path / "graphs"
+    rc = main(["bench", "--model", str(cfg), "litehrnet_plus_10m", "--graphs", "plain", "--batch-size", "1",
+               "--threads", "1", "--seconds", "0.05", "--rounds", "1", "--no-dlib", "--keep-graphs", str(keep),
+               "--json", str(out)])
+    assert rc == 0
+    assert {r["model"] for r in json.loads(out.read_text())["rows"]} == {"small_variant", "litehrnet_plus_10m"}
+    nodes = {f.name: len(onnx.load(str(f)).graph.node) for f in keep.glob("*.onnx")}
+    # one module per stage and one block per module: far fewer nodes than the 10M's 2/4/2 x 2
+    assert nodes["small_variant.plain.onnx"] < 0.5 * nodes["litehrnet_plus_10m.plain.onnx"]
+
+
 def test_profile_counts_every_node_and_the_dispatch_floor_scales_with_nodes(random_onnx):
     from litehrnet_plus.inference.bench import dispatch_floor, profile_ops
     prof = profile_ops(random_onnx, runs=5)

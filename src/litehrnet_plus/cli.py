@@ -321,7 +321,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     else:
         export = None
         if any(Path(m).suffix.lower() != ".onnx" for m in models):
-            from .engine.bench import export_graphs as export   # PyTorch: names, tags, checkpoints
+            from .engine.bench import export_graphs as export   # PyTorch: names, tags, checkpoints, configs
         report = run_bench(models, args.batch_size, args.threads, split(args.backend), split(args.graphs),
                            seconds=args.seconds, rounds=args.rounds, crops_folder=args.crops,
                            calibration=args.calibration, use_dlib=not args.no_dlib, note=args.note,
@@ -457,7 +457,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     bn = sub.add_parser("bench", help="per-face latency and throughput, against the plain export and dlib")
     bn.add_argument("--model", nargs="+", action="extend",
-                    help="registered name (random weights), shipped tag, checkpoint .pt or .onnx file "
+                    help="registered name (random weights), shipped tag, checkpoint .pt, .onnx file, or a "
+                         "training config .yaml (its network, random weights) "
                          "(default: litehrnet_plus_10m litehrnet_plus_30m)")
     bn.add_argument("--batch-size", type=_ints, default=[1, 64], help="batch sizes, e.g. 1,64")
     bn.add_argument("--threads", type=_ints, default=[1, 2], help="ONNX Runtime / torch threads, e.g. 1,2")

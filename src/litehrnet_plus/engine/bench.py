@@ -18,12 +18,15 @@ from ..errors import UserError
 from ..inference.bench import GRAPH_KINDS, Config, Graph
 from ..models import create_model, list_models
 from ..models.registry import split_tag
-from .checkpoint import load_checkpoint, load_model_for_export
+from .checkpoint import load_checkpoint, load_model_for_export, untrained_card
+from .config import load_config
 from .deploy import DeployOptions, export_deploy
 from .export import export_onnx
 from .quantize import calibration_crops, quantize_int8
 from .losses import DEFAULT_LOSS, make_loss
-from .train import train_step
+from .train import model_of_config, train_step
+
+CONFIG_SUFFIXES = (".yaml", ".yml")
 
 
 def random_init(model) -> None:
@@ -72,9 +75,16 @@ def deploy_options(kind: str):
 def export_graphs(spec: str, kinds: list[str], workdir: Path, backends: list[str],
                    calibration: str | None = None, log: Callable[[str], None] = print) -> list[Graph]:
     """The graphs to time for one --model value that is not an .onnx file: a registered name
-    (random weights), shipped tag or checkpoint exported to each of `kinds`."""
-    model, card = load_model_for_export(spec)
-    name = card.model
+    (random weights), shipped tag, checkpoint, or training config (its network with random
+    weights, named after the file: an architecture timed before it is trained), exported to
+    each of `kinds`."""
+    if Path(spec).suffix.lower() in CONFIG_SUFFIXES:
+        cfg = load_config(spec)
+        model = model_of_config(cfg).eval()
+        card, name = untrained_card(model, cfg.model.name), Path(spec).stem
+    else:
+        model, card = load_model_for_export(spec)
+        name = card.model
     if card.untrained:
         random_init(model)
     safe = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in spec)

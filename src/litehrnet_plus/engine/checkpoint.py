@@ -124,13 +124,16 @@ def load_model_for_export(spec: str, num_landmarks: int | None = None) -> tuple[
         return model.eval(), card
     if resolved.kind in ("onnx", "tflite"):
         raise CheckpointError(f"{resolved.path}: already an exported file; export takes a name, tag or checkpoint")
-    base = resolved.name
-    model = create_model(base, num_landmarks=num_landmarks)
+    model = create_model(resolved.name, num_landmarks=num_landmarks)
+    return model.eval(), untrained_card(model, resolved.name)
+
+
+def untrained_card(model: nn.Module, name: str) -> ModelCard:
+    """The card of a model nobody trained (timing, export checks): its default loss and codec."""
     loss = DEFAULT_LOSS[model.output]
-    return model.eval(), ModelCard(model=base, num_landmarks=model.cfg.num_landmarks,
-                                   input_size=model.cfg.input_size, codec=codec_for(model),
-                                   loss=loss, activation=activation_for(loss),
-                                   model_config=model.cfg.to_dict(), untrained=True)
+    return ModelCard(model=name, num_landmarks=model.cfg.num_landmarks, input_size=model.cfg.input_size,
+                     codec=codec_for(model), loss=loss, activation=activation_for(loss),
+                     model_config=model.cfg.to_dict(), untrained=True)
 
 
 def codec_for(model: nn.Module, heatmap: HeatmapCodec | None = None, mean_shape: np.ndarray | None = None) -> Codec:

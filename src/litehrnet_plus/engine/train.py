@@ -147,6 +147,13 @@ def default_threads(asked: int, world: int = 1) -> int:
     return max(1, (os.cpu_count() or 1) // world - 1)
 
 
+def model_of_config(cfg: TrainConfig) -> nn.Module:
+    """The network a training config describes (its model, overrides, landmark count and
+    input size), freshly initialised."""
+    return create_model(cfg.model.name, num_landmarks=cfg.data.num_landmarks,
+                        input_size=cfg.codec.input_size, **cfg.model.overrides)
+
+
 def train(cfg: TrainConfig, resume: bool = False, overwrite: bool = False, progress: bool = True,
           log=print) -> dict:
     """Run (or resume) training; returns the final summary. Writes into cfg.out:
@@ -171,8 +178,7 @@ def train(cfg: TrainConfig, resume: bool = False, overwrite: bool = False, progr
         train_samples, val_samples = build_datasets(cfg, warn=log if dd.main else (lambda *_: None))
 
         torch.manual_seed(t.seed)
-        model = create_model(cfg.model.name, num_landmarks=cfg.data.num_landmarks,
-                             input_size=cfg.codec.input_size, **cfg.model.overrides)
+        model = model_of_config(cfg)
         check_loss_fits(t.loss, model.output, cfg.model.name)
         codec = training_codec(model, cfg, train_samples)
         loss_fn = make_loss(t.loss, codec.input_size)

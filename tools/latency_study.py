@@ -1,0 +1,179 @@
+"""Latency, not FLOPs: Lite-HRNet Plus 10M variants with fewer (and wider) ops, their measured
+latency and their NME after the same controlled training, against the 10M itself.
+
+Each variant is a training config, configs/latency_<variant>_300w.yaml: the 10M with overrides,
+trained with the comparison tables' recipe (configs/_base_compare_300w.yaml), so its NME compares
+with the 10M's own run of that recipe (compare_litehrnet_plus_10m_300w). Two steps:
+
+    # latency (random weights; nothing else running): plain and deployment graphs, ONNX Runtime,
+    # batch 1, one thread, interleaved rounds, dlib in the same run; node counts of each graph
+    python tools/latency_study.py --measure benchmarks/latency_variants.json \
+        --crops ../shared/data/300w/lfpw/testset
+
+    # the table and the two plots, from that JSON and the training logs (benchmarks/train_log_<config>.csv)
+    python tools/latency_study.py --latency benchmarks/latency_variants.json \
+        --markdown docs/latency_variants.md --plots docs/latency_variants
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "tools"))
+
+from compare_table import EPOCHS, read_log  # noqa: E402
+from litehrnet_plus.fileio import atomic_write_text  # noqa: E402
+
+REFERENCE = "compare_litehrnet_plus_10m_300w"
+CONFIGS = ROOT / "configs"
+
+
+def study_configs() -> list[str]:
+    """The reference first, then every latency_* config (sorted)."""
+    return [REFERENCE] + sorted(p.stem for p in CONFIGS.glob("latency_*_300w.yaml"))
+
+
+def describe(config: str) -> dict:
+    """Architecture facts of a config's network (K and input size as trained): overrides,
+    params, FLOPs in the paper's convention and conv+fc MACs."""
+    from litehrnet_plus.engine.config import load_config
+    from litehrnet_plus.engine.train import model_of_config
+    from litehrnet_plus.models import count_complexity
+
+    cfg = load_config(CONFIGS / f"{config}.yaml")
+    model = model_of_config(cfg).eval()
+    c = count_complexity(model, cfg.codec.input_size)
+    m = model.cfg
+    return {"config": f"configs/{config}.yaml", "model": cfg.model.name, "overrides": cfg.model.overrides,
+            "modules": list(m.num_modules), "blocks": m.num_blocks, "widths": list(m.widths),
+            "params_m": round(c.params / 1e6, 4), "mflops": round(c.flops / 1e6, 3), "mmacs": round(c.macs / 1e6, 3)}
+
+
+def measure(path: Path, crops: str | None, seconds: float, rounds: int) -> None:
+    import onnx
+    from litehrnet_plus.engine.bench import export_graphs
+    from litehrnet_plus.inference.bench import run_bench, write_report
+
+    configs = study_configs()
+    with tempfile.TemporaryDirectory(prefix="latency_study_") as keep:
+        report = run_bench([str(CONFIGS / f"{c}.yaml") for c in configs], [1], [1], ["onnxruntime"],
+                           ["plain", "deploy"], seconds=seconds, rounds=rounds, crops_folder=crops,
+                           keep=keep, export=export_graphs,
+                           note="latency study: random weights (timing does not depend on them)")
+        nodes = {f.stem: len(onnx.load(str(f)).graph.node) for f in Path(keep).glob("*.onnx")}
+    report["variants"] = {c: {**describe(c), "nodes_plain": nodes.get(f"{c}.plain"),
+                              "nodes_deploy": nodes.get(f"{c}.deploy")} for c in configs}
+    write_report(report, path)
+    print(f"wrote {path}")
+
+
+def rows_of(latency: dict) -> list[dict]:
+    def ms(config: str, graph: str) -> float | None:
+        return next((r["ms_per_face_median"] for r in latency["rows"] if r["model"] == config
+                     and r["graph"] == graph and r["scope"] == "model"), None)
+    dlib = next((r["ms_per_face_median"] for r in latency["rows"] if r["backend"] == "dlib"), None)
+    ref = ms(REFERENCE, "deploy")
+    rows = []
+    for config, v in latency["variants"].items():
+        row = {**v, "plain_ms": ms(config, "plain"), "deploy_ms": ms(config, "deploy"),
+               **read_log(config, ROOT / "benchmarks")}
+        row["deploy_vs_10m"] = None if ref is None or row["deploy_ms"] is None else round(row["deploy_ms"] / ref, 3)
+        row["deploy_vs_dlib"] = None if dlib is None or row["deploy_ms"] is None else round(row["deploy_ms"] / dlib, 3)
+        rows.append(row)
+    done = [r for r in rows if r.get("nme") is not None and r["deploy_ms"] is not None]
+    for r in rows:      # Pareto front: no other trained row is both faster and more accurate
+        r["pareto"] = r in done and not any(q is not r and q["deploy_ms"] <= r["deploy_ms"] and q["nme"] <= r["nme"]
+                                            and (q["deploy_ms"], q["nme"]) != (r["deploy_ms"], r["nme"]) for q in done)
+    return rows
+
+
+def label(r: dict) -> str:
+    if r["config"].endswith(f"{REFERENCE}.yaml"):
+        return "10M (modules 2/4/2, 2 blocks, widths 24-192)"
+    return (f"modules {'/'.join(map(str, r['modules']))}, {r['blocks']} block{'s' * (r['blocks'] > 1)}, "
+            f"widths {r['widths'][0]}-{r['widths'][-1]}")
+
+
+def table(rows: list[dict], latency: dict) -> str:
+    dlib = next((r["ms_per_face_median"] for r in latency["rows"] if r["backend"] == "dlib"), None)
+    lines = ["| variant | config | params (M) | MFLOPs (K=68) | nodes (deploy) | ms/face plain | ms/face deploy "
+             "| deploy vs 10M | lfpw NME | FR@0.10 | epochs | Pareto |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        f = (lambda v, spec=".3f": "–" if v is None else format(v, spec))
+        nme = f"{r['nme']:.2%}" if r.get("nme") is not None else r["status"]
+        fr = f"{r['fr']:.1%}" if r.get("fr") is not None else "–"
+        lines.append(f"| {label(r)} | `{Path(r['config']).name}` | {r['params_m']:.3f} | {r['mflops']:.2f} "
+                     f"| {r['nodes_deploy']} | {f(r['plain_ms'])} | {f(r['deploy_ms'])} | {f(r['deploy_vs_10m'], '.2f')} "
+                     f"| {nme} | {fr} | {r.get('epochs', 0)} | {'yes' if r['pareto'] else ''} |")
+    if dlib is not None:
+        lines += ["", f"dlib's predictor in the same run: {dlib:.3f} ms per face."]
+    return "\n".join(lines) + "\n"
+
+
+def plot(rows: list[dict], prefix: str) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    done = [r for r in rows if r.get("nme") is not None and r["deploy_ms"] is not None]
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), sharey=True)
+    for ax, key, xlabel in ((axes[0], "deploy_ms", "ms per face (deployment graph, ONNX Runtime, batch 1, 1 thread)"),
+                            (axes[1], "mflops", "MFLOPs (paper convention, K=68, 96x96)")):
+        for r in done:
+            ax.scatter(r[key], 100 * r["nme"], s=40, c="tab:red" if r["pareto"] else "tab:blue")
+            ax.annotate(label(r), (r[key], 100 * r["nme"]), fontsize=6.5, xytext=(4, 3), textcoords="offset points")
+        if key == "deploy_ms":
+            front = sorted((r for r in done if r["pareto"]), key=lambda r: r[key])
+            ax.plot([r[key] for r in front], [100 * r["nme"] for r in front], c="tab:red", lw=1, alpha=0.6,
+                    label="Pareto front (measured latency)")
+            ax.legend(fontsize=7)
+        ax.set_xlabel(xlabel, fontsize=8)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("NME on 300-W lfpw/testset (%)")
+    fig.suptitle(f"Lite-HRNet Plus 10M variants, controlled 300-W recipe ({EPOCHS} epochs), {len(done)} trained",
+                 fontsize=10)
+    fig.tight_layout()
+    out = Path(f"{prefix}.png")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    print(f"wrote {out}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--measure", type=Path, metavar="JSON", help="time every variant and write this JSON")
+    ap.add_argument("--crops", help="folder of images with .pts files to crop faces from (default: random pixels)")
+    ap.add_argument("--seconds", type=float, default=2.0)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--latency", type=Path, metavar="JSON", help="a JSON written by --measure")
+    ap.add_argument("--json", type=Path, help="write the joined rows")
+    ap.add_argument("--markdown", type=Path)
+    ap.add_argument("--plots", help="path prefix of the PNG (NME vs latency beside NME vs FLOPs)")
+    args = ap.parse_args(argv)
+    if args.measure:
+        measure(args.measure, args.crops, args.seconds, args.rounds)
+    src = args.latency or args.measure
+    if src is None:
+        ap.error("give --measure JSON or --latency JSON")
+    latency = json.loads(Path(src).read_text())
+    rows = rows_of(latency)
+    text = table(rows, latency)
+    print(text)
+    if args.markdown:
+        atomic_write_text(args.markdown, text)
+    if args.json:
+        atomic_write_text(args.json, json.dumps({"reference": REFERENCE, "latency": str(src), "rows": rows}, indent=1) + "\n")
+    if args.plots:
+        plot(rows, args.plots)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
