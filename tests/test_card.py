@@ -59,6 +59,10 @@ def test_resolver_tells_names_tags_and_files_apart(tmp_path):
         resolve_spec(tmp_path / "absent.onnx")
     with pytest.raises(CheckpointError, match="no shipped weights of that name"):
         resolve_spec("litehrnet_plus_10m.nodata")
+    config = tmp_path / "run.yaml"
+    config.write_text("model: {name: litehrnet_plus_10m}\n")
+    with pytest.raises(CheckpointError, match="run.yaml: a training config, not a model; train it"):
+        resolve_spec(config)
     with pytest.raises(CheckpointError, match="export it to ONNX first"):
         resolve_spec(ckpt).file("onnx")
     with pytest.raises(CheckpointError, match="holds no PyTorch weights"):

@@ -67,6 +67,9 @@ def resolve_spec(spec: str | os.PathLike) -> ModelSpec:
     if looks_like_file:
         if not p.is_file():
             raise CheckpointError(f"{p}: no such model file")
+        if suffix in (".yaml", ".yml"):
+            raise CheckpointError(f"{p}: a training config, not a model; train it (litehrnet-plus train {p}) "
+                                  "and pass the checkpoint it writes")
         if suffix in CHECKPOINT_SUFFIXES:
             return ModelSpec("checkpoint", text, p)
         return ModelSpec("tflite" if suffix == ".tflite" else "onnx", text, p)
