@@ -56,6 +56,49 @@ def test_dark_is_the_default_and_beats_quarter_offset():
     assert errs["dark"] < errs["quarter"] < errs["none"]
 
 
+def _dark_reference(hm: np.ndarray, sigma: float) -> np.ndarray:
+    """DARK written out plainly for one (H, W) map: blur the whole map (zero padding), replicate
+    the blurred map's edge, log, one Newton step from the argmax; offsets in heatmap pixels."""
+    r = max(1, int(np.ceil(3 * sigma)))
+    t = np.arange(-r, r + 1)
+    kern = np.exp(-t ** 2 / (2 * sigma ** 2))
+    kern /= kern.sum()
+    h, w = hm.shape
+    padded = np.pad(hm.astype(np.float64), r)
+    rows = sum(kern[i] * padded[i:i + h, :] for i in range(2 * r + 1))
+    blur = sum(kern[i] * rows[:, i:i + w] for i in range(2 * r + 1))
+    y, x = np.unravel_index(hm.argmax(), hm.shape)
+    L = np.log(np.maximum(np.pad(blur, 1, mode="edge"), 1e-10))[y:y + 3, x:x + 3]
+    gx, gy = (L[1, 2] - L[1, 0]) / 2, (L[2, 1] - L[0, 1]) / 2
+    hxx, hyy = L[1, 2] - 2 * L[1, 1] + L[1, 0], L[2, 1] - 2 * L[1, 1] + L[0, 1]
+    hxy = (L[2, 2] - L[0, 2] - L[2, 0] + L[0, 0]) / 4
+    det = hxx * hyy - hxy ** 2
+    if not (det > 1e-12 and hxx < 0):
+        return np.array([x, y], np.float64)
+    off = np.clip([-(hyy * gx - hxy * gy) / det, -(hxx * gy - hxy * gx) / det], -1, 1)
+    return np.array([x, y]) + off
+
+
+def test_dark_equals_the_plain_definition_everywhere_including_the_border():
+    """The codec smooths only 3x3 windows and clamps rows and columns at the border; that must
+    be exactly DARK on the whole blurred, edge-replicated map, wherever the peak lies."""
+    rng = np.random.default_rng(3)
+    yy, xx = np.mgrid[0:24, 0:24]
+    maps = []
+    for _ in range(120):
+        x, y = rng.choice([rng.uniform(-0.6, 1.5), rng.uniform(21.5, 23.6), rng.uniform(2, 21)], 2)
+        sharp = rng.uniform(0.6, 2.0)
+        maps.append(0.9 * np.exp(-((xx - x) ** 2 + (yy - y) ** 2) / (2 * sharp ** 2))
+                    + 0.02 * rng.random((24, 24)))
+    maps = np.asarray(maps, np.float32)
+    codec = HeatmapCodec()
+    got = codec.decode(maps[None])[0][0] / codec.stride
+    want = np.array([_dark_reference(m, codec.sigma) for m in maps])
+    assert np.abs(got - want).max() < 1e-4
+    # the refinement moved most of them (at the border the replicated edge often stops the step)
+    assert (np.abs(got - np.round(got)) > 1e-3).mean() > 0.5
+
+
 def test_codec_masks_points_outside_the_heatmap():
     hm, w = HeatmapCodec().encode(np.array([[48, 48], [500, 48], [np.nan, 3]], np.float32))
     assert w.tolist() == [1.0, 0.0, 0.0] and hm[1].max() == 0 and hm[2].max() == 0

@@ -10,6 +10,7 @@ A heatmap of stride s samples the input at x_in = s * x_hm, which is where a cha
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -98,31 +99,13 @@ class HeatmapCodec:
     def _taylor_offset(self, hm: np.ndarray, idx: np.ndarray) -> np.ndarray:
         """Distribution-aware refinement (DARK): smooth the map with the target Gaussian, take
         its log, and make one Newton step from the argmax using the local gradient and Hessian.
-        Only the 3x3 pixels around each peak are needed, so only they are smoothed (from a
-        window of the map): 4-5x faster than smoothing whole maps, the same landmarks to 3e-4
-        input pixels (float32 summation order). DARK
-        also rescales the smoothed map to its original peak; after the log that is a constant,
-        which the derivatives ignore."""
+        Only the 3x3 pixels around each peak are needed, so only they are smoothed
+        (`_smoothed_neighbourhood`). DARK also rescales the smoothed map to its original peak;
+        after the log that is a constant, which the derivatives ignore."""
         n, k, h, w = hm.shape
-        px, py = idx % w, idx // w
-        s = _smoothed_neighbourhood(hm, px, py, self.sigma)
-        # beyond the border, the border pixel's value (edge replication)
-        s[..., 0, :] = np.where((py == 0)[..., None], s[..., 1, :], s[..., 0, :])
-        s[..., 2, :] = np.where((py == h - 1)[..., None], s[..., 1, :], s[..., 2, :])
-        s[..., :, 0] = np.where((px == 0)[..., None], s[..., :, 1], s[..., :, 0])
-        s[..., :, 2] = np.where((px == w - 1)[..., None], s[..., :, 1], s[..., :, 2])
-        log = np.log(np.maximum(s, 1e-10))
-
-        def at(dx: int, dy: int) -> np.ndarray:
-            return log[..., 1 + dy, 1 + dx]
-
-        c = at(0, 0)
-        gx = 0.5 * (at(1, 0) - at(-1, 0))
-        gy = 0.5 * (at(0, 1) - at(0, -1))
-        # one-pixel second differences: exact for a quadratic, and only the border row is padded
-        hxx = at(1, 0) - 2 * c + at(-1, 0)
-        hyy = at(0, 1) - 2 * c + at(0, -1)
-        hxy = 0.25 * (at(1, 1) - at(1, -1) - at(-1, 1) + at(-1, -1))
+        log = np.log(np.maximum(_smoothed_neighbourhood(hm, idx % w, idx // w, self.sigma), 1e-10))
+        # gradient and Hessian of the 3x3 log window (exact for a quadratic) in one product
+        gx, gy, hxx, hyy, hxy = np.moveaxis(log.reshape(n, k, 9) @ _NEWTON_STENCILS, -1, 0)
         det = hxx * hyy - hxy ** 2
         ok = (det > 1e-12) & (hxx < 0)            # a proper maximum: negative definite Hessian
         safe = np.where(ok, det, 1.0)
@@ -132,6 +115,18 @@ class HeatmapCodec:
         return np.clip(off, -1.0, 1.0).astype(np.float32)
 
 
+# The Newton step's derivatives at the centre of a 3x3 window (rows dy = -1, 0, 1; columns
+# dx = -1, 0, 1), flattened into the columns of one (9, 5) matrix: d/dx, d/dy (central
+# differences), d2/dx2, d2/dy2 (one-pixel second differences) and d2/dxdy.
+_NEWTON_STENCILS = np.stack([np.array(m, np.float32).reshape(9) for m in (
+    [[0, 0, 0], [-0.5, 0, 0.5], [0, 0, 0]],
+    [[0, -0.5, 0], [0, 0, 0], [0, 0.5, 0]],
+    [[0, 0, 0], [1, -2, 1], [0, 0, 0]],
+    [[0, 1, 0], [0, -2, 0], [0, 1, 0]],
+    [[0.25, 0, -0.25], [0, 0, 0], [-0.25, 0, 0.25]],
+)], axis=1)
+
+
 def _gaussian_kernel(sigma: float) -> np.ndarray:
     radius = max(1, int(np.ceil(3 * sigma)))
     t = np.arange(-radius, radius + 1, dtype=np.float32)
@@ -139,24 +134,30 @@ def _gaussian_kernel(sigma: float) -> np.ndarray:
     return (kern / kern.sum()).astype(np.float32)
 
 
-def _smoothed_neighbourhood(hm: np.ndarray, px: np.ndarray, py: np.ndarray, sigma: float) -> np.ndarray:
-    """(N,K,3,3): the heatmaps blurred by a Gaussian (zero padding: heatmaps are ~0 beyond
-    the border, and replicating the edge would bias peaks near it), evaluated at the pixels
-    (px+dx, py+dy), dx, dy in -1..1, including those just outside the map."""
-    n, k = hm.shape[:2]
+@lru_cache(maxsize=16)
+def _blur_rows(n: int, sigma: float) -> np.ndarray:
+    """(n, 3, n): for each pixel p, the rows p-1, p, p+1 of the n x n matrix that blurs a
+    length-n signal with the Gaussian (zero padding: heatmaps are ~0 beyond the border, and
+    replicating the map's edge would bias peaks near it). Rows beyond the map are clamped to
+    the border row: the blurred map's own edge replication, which the Newton step needs there."""
     kern = _gaussian_kernel(sigma)
-    pad = len(kern) // 2 + 1
-    padded = np.zeros((n, k, hm.shape[2] + 2 * pad, hm.shape[3] + 2 * pad), np.float32)   # np.pad: 10x slower
-    padded[:, :, pad:-pad, pad:-pad] = hm
-    span = np.arange(len(kern) + 2)                # window rows py-1-r .. py+1+r, padded coordinates
-    window = padded[np.arange(n)[:, None, None, None], np.arange(k)[None, :, None, None],
-                    (py[..., None] + span)[..., :, None], (px[..., None] + span)[..., None, :]]
-    # the 3 shifted kernels as the rows of one (3, L+2) matrix: blur rows and columns in two
-    # small matmuls (A W A^T) instead of sliding windows
-    shifts = np.zeros((3, len(kern) + 2), np.float32)
-    for d in range(3):
-        shifts[d, d:d + len(kern)] = kern
-    return shifts @ window @ shifts.T                                  # (N,K,3,3)
+    r = len(kern) // 2
+    d = np.arange(n)[None, :] - np.arange(n)[:, None] + r
+    band = np.where((d >= 0) & (d < len(kern)), kern[np.clip(d, 0, len(kern) - 1)], 0.0).astype(np.float32)
+    near = np.clip(np.arange(n)[:, None] + np.arange(-1, 2)[None, :], 0, n - 1)
+    out = band[near]
+    out.setflags(write=False)
+    return out
+
+
+def _smoothed_neighbourhood(hm: np.ndarray, px: np.ndarray, py: np.ndarray, sigma: float) -> np.ndarray:
+    """(N,K,3,3): the heatmaps blurred by a Gaussian, at the pixels (px+dx, py+dy), dx, dy in
+    -1..1, edge-replicated beyond the map: the 3 blur rows around py times the map times the
+    3 blur columns around px (two small matmuls, nothing else of the map is blurred)."""
+    h, w = hm.shape[2:]
+    rows = _blur_rows(h, sigma)[py]                    # (N,K,3,H)
+    cols = _blur_rows(w, sigma)[px]                    # (N,K,3,W)
+    return rows @ hm @ cols.swapaxes(-1, -2)
 
 
 def average_with_mirror(pts: np.ndarray, scores: np.ndarray, mirrored_pts: np.ndarray,
