@@ -56,6 +56,24 @@ def test_registry_lists_every_model():
         create_model("nope")
 
 
+def test_fast_10m_is_the_latency_study_variant_it_was_chosen_from():
+    """litehrnet_plus_10m_fast is the study's configs/latency_m121_w32_300w.yaml network, and has
+    about half the 10M's ops at about its FLOPs."""
+    from pathlib import Path
+
+    from litehrnet_plus.engine.config import load_config
+    from litehrnet_plus.engine.train import model_of_config
+
+    study = load_config(Path(__file__).resolve().parents[1] / "configs" / "latency_m121_w32_300w.yaml")
+    fast, ten = create_model("litehrnet_plus_10m_fast"), create_model("litehrnet_plus_10m")
+    assert model_of_config(study).cfg == fast.cfg
+    assert fast.cfg.num_modules == (1, 2, 1) and ten.cfg.num_modules == (2, 4, 2)
+    ratio = count_complexity(fast).flops / count_complexity(ten).flops
+    assert 0.95 < ratio < 1.1
+    convs = [sum(isinstance(m, torch.nn.Conv2d) for m in net.modules()) for net in (fast, ten)]
+    assert convs[0] < 0.6 * convs[1]
+
+
 @pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize("k", [68, 98])
 def test_shapes(name, k):
