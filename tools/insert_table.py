@@ -1,5 +1,9 @@
-"""Put the generated comparison table (docs/comparison_table.md) between the markers
-`<!-- comparison table -->` and `<!-- /comparison table -->` of the README and docs/comparators.md.
+"""Put generated tables between their markers in the docs that show them:
+
+- docs/comparison_table.md (tools/compare_table.py) between `<!-- comparison table -->` and
+  `<!-- /comparison table -->` of the README and docs/comparators.md;
+- docs/latency_variants.md (tools/latency_study.py) between `<!-- latency variants -->` and
+  `<!-- /latency variants -->` of docs/speed.md.
 
     python tools/insert_table.py
 """
@@ -10,20 +14,25 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-START, END = "<!-- comparison table -->", "<!-- /comparison table -->"
+# generated table -> (marker name, files that show it)
+TABLES = {"docs/comparison_table.md": ("comparison table", ("README.md", "docs/comparators.md")),
+          "docs/latency_variants.md": ("latency variants", ("docs/speed.md",))}
 
 
 def main() -> int:
-    table = (ROOT / "docs" / "comparison_table.md").read_text()
-    for name in ("README.md", "docs/comparators.md"):
-        path = ROOT / name
-        text = path.read_text()
-        if START not in text or END not in text:
-            print(f"{path}: no {START} ... {END} markers", file=sys.stderr)
-            return 2
-        text = re.sub(re.escape(START) + r".*?" + re.escape(END), lambda _: f"{START}\n{table}{END}", text, flags=re.S)
-        path.write_text(text)
-        print(f"updated {path}")
+    for source, (marker, targets) in TABLES.items():
+        start, end = f"<!-- {marker} -->", f"<!-- /{marker} -->"
+        table = (ROOT / source).read_text()
+        for name in targets:
+            path = ROOT / name
+            text = path.read_text()
+            if start not in text or end not in text:
+                print(f"{path}: no {start} ... {end} markers", file=sys.stderr)
+                return 2
+            text = re.sub(re.escape(start) + r".*?" + re.escape(end), lambda _: f"{start}\n{table}{end}", text,
+                          flags=re.S)
+            path.write_text(text)
+            print(f"updated {path}")
     return 0
 
 

@@ -94,9 +94,9 @@ def rows_of(latency: dict) -> list[dict]:
 
 def label(r: dict) -> str:
     if r["config"].endswith(f"{REFERENCE}.yaml"):
-        return "10M (modules 2/4/2, 2 blocks, widths 24-192)"
-    return (f"modules {'/'.join(map(str, r['modules']))}, {r['blocks']} block{'s' * (r['blocks'] > 1)}, "
-            f"widths {r['widths'][0]}-{r['widths'][-1]}")
+        return "10M (4 branches, modules 2/4/2, 2 blocks, widths 24-192)"
+    return (f"{len(r['widths'])} branches, modules {'/'.join(map(str, r['modules']))}, "
+            f"{r['blocks']} block{'s' * (r['blocks'] > 1)}, widths {r['widths'][0]}-{r['widths'][-1]}")
 
 
 def table(rows: list[dict], latency: dict) -> str:
@@ -133,6 +133,7 @@ def plot(rows: list[dict], prefix: str) -> None:
             ax.plot([r[key] for r in front], [100 * r["nme"] for r in front], c="tab:red", lw=1, alpha=0.6,
                     label="Pareto front (measured latency)")
             ax.legend(fontsize=7)
+        ax.margins(x=0.45)               # room for the labels on the right
         ax.set_xlabel(xlabel, fontsize=8)
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("NME on 300-W lfpw/testset (%)")
