@@ -180,12 +180,17 @@ def plot(rows: list[dict], prefix: str) -> None:
         ax.set_ylabel("NME on 300-W lfpw/testset (%)")
         ax.set_title(f"controlled 300-W recipe, {EPOCHS} epochs from scratch ({len(pts)} rows run)")
         ax.grid(alpha=0.3, which="both")
-        fig.tight_layout()
-        out = Path(f"{prefix}_{name}.png")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(out, dpi=120)
-        plt.close(fig)
-        print(f"wrote {out}")
+        save_figure(fig, Path(f"{prefix}_{name}.png"))
+
+
+def save_figure(fig, out: Path) -> None:
+    """Lay out, write (creating the folder) and close a matplotlib figure."""
+    import matplotlib.pyplot as plt
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "tools"))
 
-from compare_table import EPOCHS, read_log  # noqa: E402
+from compare_table import EPOCHS, read_log, save_figure  # noqa: E402
 from litehrnet_plus.fileio import atomic_write_text  # noqa: E402
 
 REFERENCE = "compare_litehrnet_plus_10m_300w"
@@ -139,12 +139,7 @@ def plot(rows: list[dict], prefix: str) -> None:
     axes[0].set_ylabel("NME on 300-W lfpw/testset (%)")
     fig.suptitle(f"Lite-HRNet Plus 10M variants, controlled 300-W recipe ({EPOCHS} epochs), {len(done)} trained",
                  fontsize=10)
-    fig.tight_layout()
-    out = Path(f"{prefix}.png")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
-    print(f"wrote {out}")
+    save_figure(fig, Path(f"{prefix}.png"))
 
 
 def main(argv: list[str] | None = None) -> int:
