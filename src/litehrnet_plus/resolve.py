@@ -55,6 +55,9 @@ class ModelSpec:
         raise CheckpointError(f"{self.path}: an exported file holds no PyTorch weights; pass the checkpoint (.pt)")
 
 
+CONFIG_SUFFIXES = (".yaml", ".yml")    # training configs: not models, named where one is expected
+
+
 def resolve_spec(spec: str | os.PathLike) -> ModelSpec:
     """Classify a model argument. Files must exist; a text with a path separator or a model
     file suffix is a file; "<name>.<dataset>" is a shipped tag when the package has it; anything
@@ -67,7 +70,7 @@ def resolve_spec(spec: str | os.PathLike) -> ModelSpec:
     if looks_like_file:
         if not p.is_file():
             raise CheckpointError(f"{p}: no such model file")
-        if suffix in (".yaml", ".yml"):
+        if suffix in CONFIG_SUFFIXES:
             raise CheckpointError(f"{p}: a training config, not a model; train it (litehrnet-plus train {p}) "
                                   "and pass the checkpoint it writes")
         if suffix in CHECKPOINT_SUFFIXES:

@@ -18,6 +18,7 @@ from ..errors import UserError
 from ..inference.bench import GRAPH_KINDS, Config, Graph
 from ..models import create_model, list_models
 from ..models.registry import split_tag
+from ..resolve import CONFIG_SUFFIXES
 from .checkpoint import load_checkpoint, load_model_for_export, untrained_card
 from .config import load_config
 from .deploy import DeployOptions, export_deploy
@@ -25,8 +26,6 @@ from .export import export_onnx
 from .quantize import calibration_crops, quantize_int8
 from .losses import DEFAULT_LOSS, make_loss
 from .train import model_of_config, train_step
-
-CONFIG_SUFFIXES = (".yaml", ".yml")
 
 
 def random_init(model) -> None:

@@ -201,6 +201,7 @@ def litehrnet_plus_30m(**overrides) -> LiteHRNet:
 def litehrnet_plus_10m(**overrides) -> LiteHRNet:
     return build(LITEHRNET_PLUS_10M, **overrides)
 
+
 # Latency-driven (docs/speed.md, "Fewer, larger ops"): the 10M's FLOPs in half its ops. One
 # module where the 10M has two (1/2/1 instead of 2/4/2), widened to 32/64/128/256 to keep the
 # FLOPs: the deployment graph has 561 nodes instead of 1,086 and runs in ~0.6x the time, and
