@@ -56,20 +56,24 @@ def test_registry_lists_every_model():
         create_model("nope")
 
 
-def test_fast_10m_is_the_latency_study_variant_it_was_chosen_from():
-    """litehrnet_plus_10m_fast is the study's configs/latency_m121_w32_300w.yaml network, and has
-    about half the 10M's ops at about its FLOPs."""
+@pytest.mark.parametrize("name, study_config, flops_range", [
+    ("litehrnet_plus_10m_fast", "latency_m121_w32_300w.yaml", (0.95, 1.1)),
+    ("litehrnet_plus_tiny", "latency_3br_m12_w32_300w.yaml", (0.85, 0.95)),
+])
+def test_fast_variants_are_the_latency_study_networks_they_were_chosen_from(name, study_config, flops_range):
+    """Each registered latency variant is its study config's network, with well under the 10M's
+    ops at about its FLOPs."""
     from pathlib import Path
 
     from litehrnet_plus.engine.config import load_config
     from litehrnet_plus.engine.train import model_of_config
 
-    study = load_config(Path(__file__).resolve().parents[1] / "configs" / "latency_m121_w32_300w.yaml")
-    fast, ten = create_model("litehrnet_plus_10m_fast"), create_model("litehrnet_plus_10m")
+    study = load_config(Path(__file__).resolve().parents[1] / "configs" / study_config)
+    fast, ten = create_model(name), create_model("litehrnet_plus_10m")
     assert model_of_config(study).cfg == fast.cfg
-    assert fast.cfg.num_modules == (1, 2, 1) and ten.cfg.num_modules == (2, 4, 2)
+    assert sum(fast.cfg.num_modules) < sum(ten.cfg.num_modules)
     ratio = count_complexity(fast).flops / count_complexity(ten).flops
-    assert 0.95 < ratio < 1.1
+    assert flops_range[0] < ratio < flops_range[1]
     convs = [sum(isinstance(m, torch.nn.Conv2d) for m in net.modules()) for net in (fast, ten)]
     assert convs[0] < 0.6 * convs[1]
 
