@@ -64,27 +64,38 @@ def _interleaved(calls: dict[str, Callable[[int], object]], items: int, rounds: 
     return out
 
 
-def stage_times(lm, images, boxes, rounds: int = 20) -> dict[str, float]:
-    """Median ms per face of each stage of `FaceLandmarker.landmarks`."""
+STAGES = ("crop", "normalise", "network", "decode", "map back")
+
+
+def _stage_pass(lm, images, boxes, into: dict[str, list[float]]) -> None:
+    """One pass of `FaceLandmarker.landmarks`'s stages over the photos, seconds per stage."""
     from ..data.transforms import crop_faces, to_input, uncrop_points
     m = lm.model
-    t = {k: [] for k in ("crop", "normalise", "network", "decode", "map back")}
-    for _ in range(rounds):
-        for im, b in zip(images, boxes):
-            t0 = time.perf_counter()
-            crops, mats = crop_faces(im, b, m.input_size, m.crop_scale)
-            t1 = time.perf_counter()
-            x = to_input(crops)
-            t2 = time.perf_counter()
-            hm = m._run(x)
-            t3 = time.perf_counter()
-            pts, _ = m.codec.decode(hm)
-            t4 = time.perf_counter()
-            uncrop_points(pts, mats)
-            t5 = time.perf_counter()
-            for k, v in zip(t, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4)):
-                t[k].append(v)
-    return {k: round(1e3 * float(np.median(v)), 4) for k, v in t.items()}
+    for im, b in zip(images, boxes):
+        t0 = time.perf_counter()
+        crops, mats = crop_faces(im, b, m.input_size, m.crop_scale)
+        t1 = time.perf_counter()
+        x = to_input(crops)
+        t2 = time.perf_counter()
+        hm = m._run(x)
+        t3 = time.perf_counter()
+        pts, _ = m.codec.decode(hm)
+        t4 = time.perf_counter()
+        uncrop_points(pts, mats)
+        t5 = time.perf_counter()
+        for k, v in zip(STAGES, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4)):
+            into[k].append(v)
+
+
+def stage_times(lms: dict, images, boxes, rounds: int = 20) -> dict[str, dict[str, float]]:
+    """Median ms per face of each stage of `FaceLandmarker.landmarks`, per model; the models
+    take turns (order reversed every round) so a noisy moment hits them all alike."""
+    names = list(lms)
+    t = {n: {k: [] for k in STAGES} for n in names}
+    for r in range(rounds):
+        for n in (names if r % 2 == 0 else names[::-1]):
+            _stage_pass(lms[n], images, boxes, t[n])
+    return {n: {k: round(1e3 * float(np.median(v)), 4) for k, v in t[n].items()} for n in names}
 
 
 def run_end_to_end(models: list[str], folder: str | Path, faces: int = 16, rounds: int = 40, burst: int = 10,
@@ -132,12 +143,13 @@ def run_end_to_end(models: list[str], folder: str | Path, faces: int = 16, round
     if "dlib" in pf:
         out["dlib_ms_per_face_median"] = round(1e3 * float(np.median(pf["dlib"])), 4)
         out["dlib_video_frames_per_s"] = round(1.0 / float(np.median(vd["dlib"])), 1)
+    stages = stage_times(lms, images, boxes)
     for m in models:
         t, v = np.array(pf[m]), np.array(vd[m])
         row = {"ms_per_face_median": round(1e3 * float(np.median(t)), 4),
                "video_frames_per_s": round(1.0 / float(np.median(v)), 1),
                "detector_runs_last_clip": trackers[m].detector_runs,
-               "stages_ms": stage_times(lms[m], images, boxes)}
+               "stages_ms": stages[m]}
         if "dlib" in pf:
             row["time_vs_dlib"] = round(float(np.median(t / np.array(pf["dlib"]))), 3)
             row["video_speed_vs_dlib"] = round(float(np.median(np.array(vd["dlib"]) / v)), 3)
