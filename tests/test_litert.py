@@ -14,7 +14,7 @@ from litehrnet_plus.errors import CheckpointError, ConfigError
 
 pytest.importorskip("ai_edge_litert")
 
-TAGS = ("litehrnet_plus_10m.300w", "litehrnet_plus_10m_fast.300w", "litehrnet_plus_30m.300w")
+TAGS = ("litehrnet_plus_10m.300w", "litehrnet_plus_10m_fast.300w", "litehrnet_plus_tiny.300w", "litehrnet_plus_30m.300w")
 
 
 @pytest.mark.parametrize("tag", TAGS)
