@@ -413,12 +413,17 @@ def test_configs_inherit_from_a_base(tmp_path):
     with pytest.raises(ConfigError, match="codec.*multiple of stride"):
         load_config(tmp_path / "child.yaml", ["codec.input_size=98"])
     # a shipped model's config still says what its run used (the manifest's record)
+    # (the shipped 10M: its 120-epoch run, then the photometric fine-tune from it)
     tag = "litehrnet_plus_10m.300w"
     if tag in hub.available():
-        recorded = hub.manifest(tag)["train_config"]
-        shipped = load_config(config_path("ship_litehrnet_plus_10m_300w")).to_dict()["train"]
-        assert {k: v for k, v in shipped.items() if k in recorded and k != "threads"} == \
-               {k: v for k, v in recorded.items() if k != "threads"}
+        stages = hub.manifest(tag)["training_stages"]
+        names = ["ship_litehrnet_plus_10m_300w", "finetune_litehrnet_plus_10m_300w_robust_mild"]
+        assert len(stages) == len(names)
+        for stage, name in zip(stages, names):
+            recorded = stage["train_config"]
+            shipped = load_config(config_path(name)).to_dict()["train"]
+            assert {k: v for k, v in shipped.items() if k in recorded and k != "threads"} == \
+                   {k: v for k, v in recorded.items() if k != "threads"}
 
 
 def test_training_needs_a_data_root(tmp_path):

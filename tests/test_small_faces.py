@@ -13,7 +13,7 @@ from litehrnet_plus.inference.detector import Tiled, _merge, empty
 SHIPPED = "litehrnet_plus_10m.300w"
 
 
-def _large_photo(sizes=(40, 60, 90, 120), shape=(3000, 4000)):
+def _large_photo(sizes=(40, 60, 90, 120), shape=(4000, 6000)):
     """The astronaut's face pasted at the given landmark-box sizes into a large grey photo;
     returns the photo and each face's true landmark centre and size."""
     from litehrnet_plus import FaceLandmarker
@@ -45,7 +45,9 @@ def test_tiles_find_the_small_faces_the_plain_pass_misses():
     lm = FaceLandmarker(SHIPPED, orientations="upright", min_face=40)
     faces = lm.detect(photo)
     assert all(_found(faces, truth)), [f.box for f in faces]
-    assert not plain[0] and sum(plain) < len(truth)          # 40 px in 4000 px: too small unaided
+    # 40 and 60 px in 6000 px: 6-10 px on the detector's 960-px copy, too small unaided (in a
+    # 4000-px photo the shipped 10M already keeps the 40-px face the detector still fires on)
+    assert not plain[0] and sum(plain) < len(truth)
     assert lm.detector.tiles_run > 1
     # each face once: tiles overlap, and the merge keeps one detection per face
     assert len(faces) == len(truth)
