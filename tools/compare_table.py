@@ -66,10 +66,10 @@ def read_log(config: str, bench_dir: Path) -> dict:
     final = rows[-1] if rows else {}
     out = {"log": str(path.relative_to(ROOT)), "epochs": done,
            "images_per_s_median": sorted(float(r["images_per_s"]) for r in rows)[len(rows) // 2] if rows else None}
-    # a run of a shorter schedule that ended (its cosine reached ~0 and it was tested) is a
-    # result, stated by its epochs; an interrupted one is not
-    ended = bool(final.get("val_nme")) and float(final.get("lr") or 1.0) < 1e-6
-    if not ended and (done < EPOCHS or not final.get("val_nme")):
+    # a shorter schedule that ran to its end (the cosine reached ~0) is a result, stated by its
+    # epochs; an interrupted run is not
+    schedule_ended = float(final.get("lr") or 1.0) < 1e-6
+    if not final.get("val_nme") or (done < EPOCHS and not schedule_ended):
         return {**out, "status": f"{done}/{EPOCHS} epochs"}
     return {**out, "status": "done" if done >= EPOCHS else f"short schedule ({done} epochs)",
             "nme": float(final["val_nme"]), "fr": float(final["val_fr"]), "auc": float(final["val_auc"])}

@@ -46,6 +46,11 @@ def pan_frames(image: np.ndarray, n: int) -> list[np.ndarray]:
     return frames
 
 
+def _turns(names: list[str], r: int) -> list[str]:
+    """The order in which the configurations take their turn in round r: reversed every round."""
+    return names if r % 2 == 0 else names[::-1]
+
+
 def _interleaved(calls: dict[str, Callable[[int], object]], items: int, rounds: int, burst: int) -> dict[str, list[float]]:
     """Seconds per item of each call, per round."""
     names = list(calls)
@@ -55,7 +60,7 @@ def _interleaved(calls: dict[str, Callable[[int], object]], items: int, rounds: 
     out = {n: [] for n in names}
     cursor = {n: 0 for n in names}
     for r in range(rounds):
-        for name in (names if r % 2 == 0 else names[::-1]):
+        for name in _turns(names, r):
             t0 = time.perf_counter()
             for _ in range(burst):
                 calls[name](cursor[name] % items)
@@ -93,7 +98,7 @@ def stage_times(lms: dict, images, boxes, rounds: int = 20) -> dict[str, dict[st
     names = list(lms)
     t = {n: {k: [] for k in STAGES} for n in names}
     for r in range(rounds):
-        for n in (names if r % 2 == 0 else names[::-1]):
+        for n in _turns(names, r):
             _stage_pass(lms[n], images, boxes, t[n])
     return {n: {k: round(1e3 * float(np.median(v)), 4) for k, v in t[n].items()} for n in names}
 
