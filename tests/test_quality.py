@@ -26,19 +26,28 @@ def lm():
     return FaceLandmarker(SHIPPED, threads=1)
 
 
-def test_every_shipped_model_has_a_quality_fit_that_rises_with_the_score():
+def test_every_shipped_model_has_a_quality_fit_that_reads_score_and_shape(lm):
+    rng = np.random.default_rng(0)
+    face = lm.detect(cv2.imread(str(ASTRONAUT)))[0].landmarks        # a real fitted face shape
+    k = len(face)
+    levels = np.linspace(0, 1, 11)
     for tag in hub.available():
         q = quality_function(tag)
         assert q is not None, tag
-        assert q(0.2) < 0.5 < q(0.7) and np.all(np.diff(q(np.linspace(0, 1, 11))) > 0)
+        # the same shape with weaker and stronger peaks: the quality rises with them
+        by_score = q(np.repeat(face[None], 11, 0), np.repeat(levels[:, None], k, 1))
+        assert by_score[2] < 0.5 < by_score[8] and np.all(np.diff(by_score) > 0), tag
+        # the same confident peaks on a shape no face has: a failed fit
+        scrambled = np.array([face[rng.permutation(k)] for _ in range(5)])
+        assert np.all(q(scrambled, np.full((5, k), 0.7)) < 0.5), tag
 
 
 def test_quality_separates_a_face_from_a_crop_of_nothing(lm):
     image = cv2.imread(str(ASTRONAUT))
     face = lm.detect(image)[0]
     assert 0.5 < face.quality <= 1.0
-    _, scores = lm.predict(image, np.array([[380.0, 380.0, 470.0, 470.0]]))    # the suit, no face
-    assert lm.quality(float(scores.mean())) < 0.5
+    pts, scores = lm.predict(image, np.array([[380.0, 380.0, 470.0, 470.0]]))    # the suit, no face
+    assert lm.quality(pts[0], scores[0]) < 0.5
     # the filter keeps exactly the faces at or above the bar
     assert lm.detect(image, min_quality=face.quality)[0].quality == face.quality
     assert all(f.quality >= min(1.0, face.quality + 1e-6) for f in lm.detect(image, min_quality=min(1.0, face.quality + 1e-6)))

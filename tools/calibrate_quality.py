@@ -1,6 +1,11 @@
 """Fit and check the per-face quality score: the probability that a face's NME is below 0.10,
-as a logistic function of the model's mean heatmap peak score.
+as the product of two logistic functions (a noisy AND) of three numbers of each fit -- the
+model's mean heatmap peak score, and
+how face-like the landmarks are under the scheme's shape model (log residual outside its modes,
+log Mahalanobis distance along them; inference/shape_model.py).
 
+Shape model: generalised Procrustes + PCA of the 300-W training faces' ground truth (the modes
+that explain 95% of the variance), written to inference/shape_models.json with --install.
 Fit: 300-W training faces (every --every-th), each cropped from its ground-truth box and from
 boxes moved, scaled and turned away from it (so good fits and failures are both present), the
 NME of each fit against the truth. Check (held out): wflw-partial's 206 faces, 68-point models
@@ -28,28 +33,84 @@ from litehrnet_plus.data.transforms import crop_faces, uncrop_points  # noqa: E4
 from litehrnet_plus.fileio import atomic_write_json  # noqa: E402
 from litehrnet_plus.evaluation.metrics import roc_auc  # noqa: E402
 from groundtruth import matched_face  # noqa: E402
+from litehrnet_plus.inference import calibration as cal  # noqa: E402
+from litehrnet_plus.inference.calibration import quality_features, quality_probability, sigmoid  # noqa: E402
 from litehrnet_plus.inference.landmarker import FaceLandmarker  # noqa: E402
+from litehrnet_plus.inference.shape_model import ShapeModel  # noqa: E402
 from litehrnet_plus.schemes import WFLW98_TO_IBUG68  # noqa: E402
 
 FAIL = 0.10
+DEFINITION = (f"P(NME < {FAIL}) = sigmoid(peaks[0] * mean peak score + peaks[1]) * sigmoid(shape[0] * "
+              "log shape residual + shape[1] * log shape mahalanobis + shape[2])")
+SHAPE_SCHEME = "ibug68"          # the 300-W training shapes the shape model is fitted on
 
 
-def fit_logistic(x: np.ndarray, y: np.ndarray, iters: int = 50) -> tuple[float, float]:
-    """P(y=1) = sigmoid(a x + b) by Newton's method (a tiny ridge keeps it finite)."""
-    a, b = 0.0, 0.0
-    X = np.stack([x, np.ones_like(x)], 1)
-    w = np.zeros(2)
+def fit_logistic(x: np.ndarray, y: np.ndarray, iters: int = 100) -> tuple[np.ndarray, float]:
+    """P(y=1) = sigmoid(x @ w + b) for features x (N, F), by Newton's method (a tiny ridge keeps
+    it finite where the classes separate)."""
+    X = np.c_[np.asarray(x, np.float64).reshape(len(x), -1), np.ones(len(x))]
+    w = np.zeros(X.shape[1])
     for _ in range(iters):
-        p = 1 / (1 + np.exp(-X @ w))
+        p = sigmoid(X @ w)
         g = X.T @ (p - y) + 1e-6 * w
-        h = (X * (p * (1 - p))[:, None]).T @ X + 1e-6 * np.eye(2)
+        h = (X * (p * (1 - p))[:, None]).T @ X + 1e-6 * np.eye(len(w))
         w -= np.linalg.solve(h, g)
-    a, b = w
-    return float(a), float(b)
+    return w[:-1], float(w[-1])
+
+
+def _neg_log_likelihood(params: np.ndarray, f: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+    """Of `quality_probability`, with its gradient in the five parameters."""
+    a, b, wr, wm, c = params
+    p1, p2 = sigmoid(a * f[:, 0] + b), sigmoid(wr * f[:, 1] + wm * f[:, 2] + c)
+    p = np.clip(p1 * p2, 1e-12, 1 - 1e-12)
+    nll = -np.sum(y * np.log(p) + (1 - y) * np.log(1 - p))
+    g = y - (1 - y) * p / (1 - p)                      # d log-likelihood / d log p
+    d1, d2 = -(1 - p1) * g, -(1 - p2) * g              # d nll / d logit of each factor
+    grad = np.array([d1 @ f[:, 0], d1.sum(), d2 @ f[:, 1], d2 @ f[:, 2], d2.sum()])
+    return float(nll), grad
+
+
+def fit_noisy_and(f: np.ndarray, y: np.ndarray, iters: int = 200) -> np.ndarray:
+    """Maximum-likelihood parameters of `quality_probability` for features f (N, 3), the shape
+    weights held negative (a less face-like shape never raises the quality) by fitting their
+    logs: Newton steps on a finite-difference Hessian with backtracking, from each factor
+    fitted alone."""
+    (a,), b = fit_logistic(f[:, :1], y)
+    (wr, wm), c = fit_logistic(f[:, 1:], y)
+    to_params = lambda u: np.r_[u[:2], -np.exp(u[2:4]), u[4]]          # noqa: E731
+
+    def objective(u: np.ndarray) -> tuple[float, np.ndarray]:
+        with np.errstate(over="ignore", invalid="ignore"):   # a trial step too far: nan, rejected
+            nll, grad = _neg_log_likelihood(to_params(u), f, y)
+            grad[2:4] *= -np.exp(u[2:4])                                # chain rule of -exp
+        return nll, grad
+
+    u = np.array([a, b, np.log(max(-wr, 1e-3)), np.log(max(-wm, 1e-3)), c])
+    nll, grad = objective(u)
+    for _ in range(iters):
+        eps = 1e-5
+        hess = np.array([(objective(u + eps * e)[1] - objective(u - eps * e)[1]) / (2 * eps) for e in np.eye(5)])
+        try:
+            step = np.linalg.solve((hess + hess.T) / 2 + 1e-6 * np.eye(5), grad)
+        except np.linalg.LinAlgError:
+            step = grad
+        if step @ grad <= 0:                            # not a descent direction: plain gradient
+            step = grad
+        t = 1.0
+        while t > 1e-10:
+            new_nll, new_grad = objective(u - t * step)
+            if new_nll <= nll - 1e-4 * t * (step @ grad):
+                break
+            t /= 2
+        if t <= 1e-10 or nll - new_nll < 1e-9:
+            break
+        u, nll, grad = u - t * step, new_nll, new_grad
+    return to_params(u)
 
 
 def fit_samples(lm: FaceLandmarker, root: Path, every: int, rng: np.random.Generator):
-    m, nme = [], []
+    """Landmarks, peak scores and NME of the fit crops (see the module's text)."""
+    pts_all, scores_all, nme = [], [], []
     for s in load_300w(root / "300w", "train")[::every]:
         image = read_image(s.image_path, orient=False)
         b = s.box.astype(np.float64)
@@ -66,26 +127,28 @@ def fit_samples(lm: FaceLandmarker, root: Path, every: int, rng: np.random.Gener
         pts, scores = lm.model.predict_crops(crops)
         pts = uncrop_points(pts, mats)
         iod = np.linalg.norm(s.landmarks[36] - s.landmarks[45])
-        m.extend(scores.mean(axis=1))
+        pts_all.extend(pts)
+        scores_all.extend(scores)
         nme.extend(np.linalg.norm(pts - s.landmarks, axis=2).mean(axis=1) / iod)
-    return np.array(m), np.array(nme)
+    return np.array(pts_all), np.array(scores_all), np.array(nme)
 
 
 def wflw_check(lm: FaceLandmarker, root: Path, quality) -> dict:
     samples = load_wflw(root / "wflw-partial", "test")
     out = {}
     # from the ground-truth box
-    m, nme = [], []
+    pts_all, scores_all, nme = [], [], []
     for s in samples:
         gt = s.landmarks[list(WFLW98_TO_IBUG68)]
         image = read_image(s.image_path, orient=False)
         box = np.r_[gt.min(0), gt.max(0)]
         pts, scores = lm.predict(image, box[None])
-        m.append(scores.mean())
+        pts_all.append(pts[0])
+        scores_all.append(scores[0])
         nme.append(np.linalg.norm(pts[0] - gt, axis=1).mean() / np.linalg.norm(gt[36] - gt[45]))
-    out["ground_truth_box"] = _summary(np.array(m), np.array(nme), quality)
+    out["ground_truth_box"] = _summary(np.array(pts_all), np.array(scores_all), np.array(nme), quality)
     # end to end: the face nearest the truth among the detections (missed faces are left out)
-    m, nme = [], []
+    pts_all, scores_all, nme = [], [], []
     by_image: dict = {}
     for s in samples:
         by_image.setdefault(s.image_path, []).append(s)
@@ -96,15 +159,17 @@ def wflw_check(lm: FaceLandmarker, root: Path, quality) -> dict:
             best = matched_face(found, gt)
             if best is None:
                 continue
-            m.append(best.confidence)
+            pts_all.append(best.landmarks)
+            scores_all.append(best.landmark_scores)
             nme.append(np.linalg.norm(best.landmarks - gt, axis=1).mean() / np.linalg.norm(gt[36] - gt[45]))
-    out["end_to_end"] = _summary(np.array(m), np.array(nme), quality)
-    out["end_to_end"]["found"] = f"{len(m)} / {len(samples)}"
+    out["end_to_end"] = _summary(np.array(pts_all), np.array(scores_all), np.array(nme), quality)
+    out["end_to_end"]["found"] = f"{len(nme)} / {len(samples)}"
     return out
 
 
-def _summary(m: np.ndarray, nme: np.ndarray, quality) -> dict:
-    q = quality(m)
+def _summary(pts: np.ndarray, scores: np.ndarray, nme: np.ndarray, quality) -> dict:
+    q = quality(pts, scores)
+    m = scores.mean(axis=1)
     fail = nme > FAIL
     bins = np.linspace(0, 1, 6)
     table = []
@@ -117,12 +182,26 @@ def _summary(m: np.ndarray, nme: np.ndarray, quality) -> dict:
     keep = q >= 0.5
     return {"faces": len(m), "nme": round(float(nme.mean()), 4), "fr@0.10": round(float(fail.mean()), 4),
             "roc_auc_failure": round(roc_auc(1 - q, fail), 4),
+            "roc_auc_failure_peak_score_only": round(roc_auc(-m, fail), 4),
             "spearman_score_vs_nme": round(float(np.corrcoef(np.argsort(np.argsort(m)),
                                                              np.argsort(np.argsort(nme)))[0, 1]), 4),
             "kept_at_quality_0.5": {"faces": int(keep.sum()),
                                     "nme": round(float(nme[keep].mean()), 4) if keep.any() else None,
                                     "fr@0.10": round(float(fail[keep].mean()), 4) if keep.any() else None},
             "reliability": table}
+
+
+def install_shape_model(shape: ShapeModel, training_shapes: int) -> None:
+    """Write the scheme's shape model into inference/shape_models.json. Every model's quality
+    fit reads it: after it changes, re-run this tool for each shipped model."""
+    shapes = json.loads(cal.SHAPE_MODELS_FILE.read_text()) if cal.SHAPE_MODELS_FILE.exists() else {
+        "about": "Shape models of the landmark schemes (inference/shape_model.py), fitted on ground-truth "
+                 "training shapes by tools/calibrate_quality.py --install; re-run it, do not edit."}
+    shapes.setdefault("schemes", {})[SHAPE_SCHEME] = {
+        **shape.to_dict(), "training_shapes": training_shapes,
+        "measured_by": "python tools/calibrate_quality.py --install (300-W training ground truth)"}
+    atomic_write_json(cal.SHAPE_MODELS_FILE, shapes)
+    cal.shape_model.cache_clear()
 
 
 def main() -> int:
@@ -133,24 +212,32 @@ def main() -> int:
     ap.add_argument("--json", type=Path)
     ap.add_argument("--install", action="store_true", help="write the fit into inference/calibration.json")
     a = ap.parse_args()
+    truth = np.array([s.landmarks for s in load_300w(a.data / "300w", "train")])
+    shape = ShapeModel.fit(truth)
+    if a.install:           # first: the landmarker below reads the installed shape model
+        install_shape_model(shape, len(truth))
     lm = FaceLandmarker(a.model, threads=1)
-    m, nme = fit_samples(lm, a.data, a.every, np.random.default_rng(0))
-    slope, bias = fit_logistic(m, (nme < FAIL).astype(float))
-    quality = lambda x: 1 / (1 + np.exp(-(slope * np.asarray(x) + bias)))  # noqa: E731
-    res = {"model": a.model, "definition": f"P(NME < {FAIL}) = sigmoid(a * mean peak score + b)",
-           "a": round(slope, 4), "b": round(bias, 4),
-           "fit": {"crops": len(m), "good_share": round(float(np.mean(nme < FAIL)), 4),
-                   "roc_auc_failure": round(roc_auc(1 - quality(m), nme >= FAIL), 4)},
+    scheme = lm.model.scheme.name
+    if scheme != SHAPE_SCHEME:
+        raise SystemExit(f"{a.model}: scheme {scheme!r}; this tool fits {SHAPE_SCHEME!r} shapes (300-W)")
+    pts, scores, nme = fit_samples(lm, a.data, a.every, np.random.default_rng(0))
+    params = fit_noisy_and(quality_features(pts, scores, shape), (nme < FAIL).astype(float))
+    quality = lambda p, s: quality_probability(quality_features(p, s, shape), params)  # noqa: E731
+    res = {"model": a.model, "definition": DEFINITION,
+           "peaks": [round(float(v), 4) for v in params[:2]], "shape": [round(float(v), 4) for v in params[2:]],
+           "shape_model": {"scheme": scheme, "training_shapes": len(truth), "modes": len(shape.modes)},
+           "fit": {"crops": len(nme), "good_share": round(float(np.mean(nme < FAIL)), 4),
+                   "roc_auc_failure": round(roc_auc(1 - quality(pts, scores), nme >= FAIL), 4)},
            "check_wflw_partial": wflw_check(lm, a.data, quality),
            "command": "python " + " ".join(sys.argv)}
     print(json.dumps(res, indent=1))
     if a.json:
         atomic_write_json(a.json, res)
     if a.install:
-        from litehrnet_plus.inference.calibration import calibration, install
-        models = dict(calibration().get("quality", {}).get("models", {}))
-        models[a.model] = {"a": res["a"], "b": res["b"], "measured_by": res["command"]}
-        install("quality", None, {"definition": res["definition"], "models": models})
+        models = dict(cal.calibration().get("quality", {}).get("models", {}))
+        models[a.model] = {"peaks": res["peaks"], "shape": res["shape"], "shape_model": scheme,
+                           "measured_by": res["command"]}
+        cal.install("quality", None, {"definition": DEFINITION, "models": models})
     return 0
 
 

@@ -99,9 +99,10 @@ class FaceLandmarker:
         measured = self.model.card.track_threshold
         return float(measured if measured is not None else calibration()["tracking"]["threshold"])
 
-    def quality(self, confidence: float) -> float | None:
-        """P(NME < 0.10) of a fit with this mean peak score (None: no calibration for this model)."""
-        return None if self._quality is None else float(self._quality(confidence))
+    def quality(self, landmarks: np.ndarray, landmark_scores: np.ndarray) -> float | None:
+        """P(NME < 0.10) of one fit (K, 2) with these peak scores (K,), from how confident the
+        peaks are and how face-like the shape is (None: no calibration for this model)."""
+        return None if self._quality is None else float(self._quality(landmarks[None], landmark_scores[None])[0])
 
     def detect(self, image: ImageLike, max_faces: int | None = None, orientations: str | None = None,
                min_quality: float | None = None) -> list[Face]:
@@ -158,9 +159,10 @@ class FaceLandmarker:
         pts, lscores = self.predict(img, boxes, rolls)
         if self.align:
             boxes, rolls, pts, lscores = self._realign(img, boxes, rolls, pts, lscores)
+        quality = self._quality(pts, lscores) if self._quality is not None and len(pts) else [None] * len(pts)
         faces = [(Face(tuple(float(v) for v in (b if r == 0 else landmark_box(p))), float(s), p, ls,
-                       roll=float(r), quality=self.quality(float(np.mean(ls)))), int(k))
-                 for b, s, p, ls, r, k in zip(boxes, scores, pts, lscores, rolls, turns_)]
+                       roll=float(r), quality=None if q is None else float(q)), int(k))
+                 for b, s, p, ls, r, k, q in zip(boxes, scores, pts, lscores, rolls, turns_, quality)]
         return sorted(faces, key=lambda fk: -fk[0].score)
 
     def _one_per_face(self, found: list[tuple[Face, int]]) -> list[Face]:

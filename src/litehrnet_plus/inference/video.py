@@ -225,5 +225,5 @@ class FaceTracker:
         quality = getattr(self.landmarker, "quality", None)
         return Face(tuple(float(v) for v in box), tr.detector_score, pts.astype(np.float32), tr.scores,
                     track_id=tr.track_id, roll=roll,
-                    quality=quality(float(np.mean(tr.scores))) if callable(quality) else None)
+                    quality=quality(tr.landmarks, tr.scores) if callable(quality) else None)
 
