@@ -21,6 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from litehrnet_plus.evaluation import plots  # noqa: E402
 from litehrnet_plus.fileio import atomic_write_text  # noqa: E402
 
 EPOCHS = 40          # the controlled recipe (configs/_base_compare_300w.yaml)
@@ -172,9 +173,11 @@ def plot(rows: list[dict], prefix: str) -> None:
         pts = [r for r in done if r.get(key) is not None]
         fig, ax = plt.subplots(figsize=(7, 4.5))
         for r in pts:
-            ours = r["label"].startswith("Lite-HRNet Plus")
-            ax.scatter(r[key], 100 * r["nme"], c="tab:red" if ours else "tab:blue", s=40)
-            ax.annotate(r["label"], (r[key], 100 * r["nme"]), fontsize=7, xytext=(4, 3), textcoords="offset points")
+            colour = "tab:red" if r["label"].startswith("Lite-HRNet Plus") else "tab:blue"
+            short = r["epochs"] < EPOCHS                    # a shorter schedule: hollow, and said
+            ax.scatter(r[key], 100 * r["nme"], s=40, edgecolors=colour, facecolors="none" if short else colour)
+            label = f"{r['label']} ({r['epochs']} epochs)" if short else r["label"]
+            ax.annotate(label, (r[key], 100 * r["nme"]), fontsize=7, xytext=(4, 3), textcoords="offset points")
         ax.set_xscale("log")
         ax.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
         ax.xaxis.set_minor_formatter(matplotlib.ticker.ScalarFormatter())
@@ -187,12 +190,9 @@ def plot(rows: list[dict], prefix: str) -> None:
 
 
 def save_figure(fig, out: Path) -> None:
-    """Lay out, write (creating the folder) and close a matplotlib figure."""
-    import matplotlib.pyplot as plt
+    """Lay out, then write (atomically, creating the folder) and close a matplotlib figure."""
     fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
+    plots.save_figure(fig, out)
     print(f"wrote {out}")
 
 
