@@ -68,3 +68,18 @@ def test_quality_in_json_and_overlay(lm, tmp_path):
     drawn = draw_faces(image, [face], lm.model.scheme)
     x, y = np.round(face.landmarks[30]).astype(int)
     assert tuple(drawn[y, x]) == DOUBTFUL                      # a doubtful face is drawn grey
+
+
+def test_a_turned_copy_must_give_a_fit_of_quality(lm):
+    """A face found only in a turned copy of the photo is kept when its quality says the fit is
+    good (0.5 or more) and its eye line agrees with its roll; confident peaks alone do not do."""
+    from dataclasses import replace
+    face = lm.detect(cv2.imread(str(ASTRONAUT)))[0]                       # upright, roll ~0
+    sure = replace(face, roll=0.0, landmark_scores=np.full_like(face.landmark_scores, 0.9))
+    assert lm._trusted(replace(sure, quality=0.9))
+    assert not lm._trusted(replace(sure, quality=0.3))                    # confident, yet doubtful
+    assert not lm._trusted(replace(sure, quality=0.9, roll=90.0))         # eye line disagrees
+    # without a quality fit, the mean peak score against the lost-face threshold decides
+    assert lm._trusted(replace(sure, quality=None))
+    weak = replace(face, roll=0.0, quality=None, landmark_scores=np.full_like(face.landmark_scores, 0.1))
+    assert not lm._trusted(weak)

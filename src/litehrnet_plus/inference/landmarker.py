@@ -111,8 +111,8 @@ class FaceLandmarker:
 
         orientations (default: the landmarker's): "all" runs the detector on the image and on
         copies turned by 90, 180 and 270 degrees (a photo held sideways or upside down),
-        keeping one detection per face, the one the landmark model is surest of; "upright" only
-        on the image as it is (about a third of the time); "auto" looks at the turned copies
+        keeping one detection per face, the one the landmark model is surest of (its quality);
+        "upright" only on the image as it is (about a third of the time); "auto" looks at the turned copies
         only when the upright pass finds no face the model trusts (README: the figures of
         each). Each face's crop is turned upright by its roll (the detector's eye keypoints,
         then the eye line of a first fit). min_quality: drop faces whose quality is lower."""
@@ -139,11 +139,18 @@ class FaceLandmarker:
             faces = [f for f in faces if f.quality >= min_quality]
         return faces[:max_faces]
 
+    def _surety(self, face: Face) -> float:
+        """How sure the model is of a fit: its quality (peaks and shape), or without a quality
+        fit its mean peak score."""
+        return face.confidence if face.quality is None else face.quality
+
     def _trusted(self, face: Face) -> bool:
-        """A fit to believe: confident, and its eye line agrees with the roll its crop was
+        """A fit to believe: sure (quality of 0.5 or more, or without a quality fit a mean peak
+        score at the lost-face threshold), and its eye line agrees with the roll its crop was
         turned by (a sideways face taken for an upright one gives scrambled landmarks)."""
+        sure = face.confidence >= self.confidence_threshold if face.quality is None else face.quality >= 0.5
         roll = landmark_roll(face.landmarks[None], self.model.scheme)[0]
-        return face.confidence >= self.confidence_threshold and abs(wrap_degrees(roll - face.roll)) < ALIGN_MIN_DEG
+        return sure and abs(wrap_degrees(roll - face.roll)) < ALIGN_MIN_DEG
 
     def _detect_turned(self, img: np.ndarray, turns: tuple[int, ...]) -> list[tuple[Face, int]]:
         """Faces the detector finds in the image turned by each of `turns` (degrees), fitted in
@@ -167,11 +174,12 @@ class FaceLandmarker:
 
     def _one_per_face(self, found: list[tuple[Face, int]]) -> list[Face]:
         """Faces from several turns: one found only in a turned copy must convince the landmark
-        model; then one detection per face, the one the model is surest of; by detector score."""
+        model; then one detection per face, the one the model is surest of (`_surety`); by
+        detector score."""
         faces = [f for f, k in found if k == 0 or self._trusted(f)]
         if not faces:
             return []
-        keep = suppress(np.array([f.box for f in faces]), np.array([f.confidence for f in faces]))
+        keep = suppress(np.array([f.box for f in faces]), np.array([self._surety(f) for f in faces]))
         return sorted((faces[i] for i in keep), key=lambda f: -f.score)
 
     def _realign(self, img, boxes, rolls, pts, lscores):
