@@ -412,18 +412,23 @@ def test_configs_inherit_from_a_base(tmp_path):
         load_config(tmp_path / "c.yaml")
     with pytest.raises(ConfigError, match="codec.*multiple of stride"):
         load_config(tmp_path / "child.yaml", ["codec.input_size=98"])
-    # a shipped model's config still says what its run used (the manifest's record)
-    # (the shipped 10M: its 120-epoch run, then the photometric fine-tune from it)
-    tag = "litehrnet_plus_10m.300w"
-    if tag in hub.available():
+    # every shipped model's configs still say what its runs used (the manifest's record of
+    # each training stage), and every shipped model is listed here
+    stage_configs = {
+        "litehrnet_plus_10m.300w": ["ship_litehrnet_plus_10m_300w", "finetune_litehrnet_plus_10m_300w_robust_mild"],
+        "litehrnet_plus_10m_fast.300w": ["ship_litehrnet_plus_10m_fast_300w"],
+        "litehrnet_plus_tiny.300w": ["ship_litehrnet_plus_tiny_300w", "finetune_litehrnet_plus_tiny_300w_robust_mild"],
+        "litehrnet_plus_30m.300w": ["ship_litehrnet_plus_30m_300w", "continue_litehrnet_plus_30m_300w",
+                                    "finetune_litehrnet_plus_30m_300w_robust_mild"]}
+    assert set(hub.available()) <= set(stage_configs)
+    for tag in hub.available():
         stages = hub.manifest(tag)["training_stages"]
-        names = ["ship_litehrnet_plus_10m_300w", "finetune_litehrnet_plus_10m_300w_robust_mild"]
-        assert len(stages) == len(names)
-        for stage, name in zip(stages, names):
+        assert len(stages) == len(stage_configs[tag]), tag
+        for stage, name in zip(stages, stage_configs[tag]):
             recorded = stage["train_config"]
             shipped = load_config(config_path(name)).to_dict()["train"]
             assert {k: v for k, v in shipped.items() if k in recorded and k != "threads"} == \
-                   {k: v for k, v in recorded.items() if k != "threads"}
+                   {k: v for k, v in recorded.items() if k != "threads"}, (tag, name)
 
 
 def test_training_needs_a_data_root(tmp_path):

@@ -1,8 +1,8 @@
 """Fit and check the per-face quality score: the probability that a face's NME is below 0.10,
-as the product of two logistic functions (a noisy AND) of three numbers of each fit -- the
-model's mean heatmap peak score, and
-how face-like the landmarks are under the scheme's shape model (log residual outside its modes,
-log Mahalanobis distance along them; inference/shape_model.py).
+as the product of two logistic functions (a noisy AND, `calibration.quality_probability`): one
+of the model's mean heatmap peak score, one of how face-like the landmarks are under the
+scheme's shape model (log residual outside its modes, log Mahalanobis distance along them;
+inference/shape_model.py).
 
 Shape model: generalised Procrustes + PCA of the 300-W training faces' ground truth (the modes
 that explain 95% of the variance), written to inference/shape_models.json with --install.
