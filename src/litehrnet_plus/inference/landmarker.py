@@ -28,6 +28,10 @@ from .runtime import OnnxHeatmapModel, positive_int
 
 ImageLike = np.ndarray | str | os.PathLike
 
+#: quality at which a fit is more likely good than not: the bar a face seen only in a turned
+#: copy of the photo must reach
+TRUSTED_QUALITY = 0.5
+
 
 def load_image(image: ImageLike) -> np.ndarray:
     """A path or the bytes of an encoded image (read, turned upright by its EXIF orientation,
@@ -112,9 +116,9 @@ class FaceLandmarker:
         orientations (default: the landmarker's): "all" runs the detector on the image and on
         copies turned by 90, 180 and 270 degrees (a photo held sideways or upside down),
         keeping one detection per face, the one the landmark model is surest of (its quality);
-        "upright" only on the image as it is (about a third of the time); "auto" looks at the turned copies
-        only when the upright pass finds no face the model trusts (README: the figures of
-        each). Each face's crop is turned upright by its roll (the detector's eye keypoints,
+        "upright" only on the image as it is (about a third of the time); "auto" looks at the
+        turned copies only when the upright pass finds no face the model trusts (README: the
+        figures of each). Each face's crop is turned upright by its roll (the detector's eye keypoints,
         then the eye line of a first fit). min_quality: drop faces whose quality is lower."""
         max_faces = check_max_faces(max_faces)
         orientations = self.orientations if orientations is None else orientations
@@ -145,10 +149,11 @@ class FaceLandmarker:
         return face.confidence if face.quality is None else face.quality
 
     def _trusted(self, face: Face) -> bool:
-        """A fit to believe: sure (quality of 0.5 or more, or without a quality fit a mean peak
-        score at the lost-face threshold), and its eye line agrees with the roll its crop was
+        """A fit to believe: sure (quality of TRUSTED_QUALITY or more, or without a quality fit a
+        mean peak score at the lost-face threshold), and its eye line agrees with the roll its crop was
         turned by (a sideways face taken for an upright one gives scrambled landmarks)."""
-        sure = face.confidence >= self.confidence_threshold if face.quality is None else face.quality >= 0.5
+        sure = (face.confidence >= self.confidence_threshold if face.quality is None
+                else face.quality >= TRUSTED_QUALITY)
         roll = landmark_roll(face.landmarks[None], self.model.scheme)[0]
         return sure and abs(wrap_degrees(roll - face.roll)) < ALIGN_MIN_DEG
 
