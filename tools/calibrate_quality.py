@@ -34,7 +34,8 @@ from litehrnet_plus.fileio import atomic_write_json  # noqa: E402
 from litehrnet_plus.evaluation.metrics import roc_auc  # noqa: E402
 from groundtruth import matched_face  # noqa: E402
 from litehrnet_plus.inference import calibration as cal  # noqa: E402
-from litehrnet_plus.inference.calibration import quality_features, quality_probability, sigmoid  # noqa: E402
+from litehrnet_plus.inference.calibration import (quality_factors, quality_features,  # noqa: E402
+                                                   quality_probability, sigmoid)
 from litehrnet_plus.inference.landmarker import FaceLandmarker  # noqa: E402
 from litehrnet_plus.inference.shape_model import ShapeModel  # noqa: E402
 from litehrnet_plus.schemes import WFLW98_TO_IBUG68  # noqa: E402
@@ -60,8 +61,7 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, iters: int = 100) -> tuple[np.nda
 
 def _neg_log_likelihood(params: np.ndarray, f: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
     """Of `quality_probability`, with its gradient in the five parameters."""
-    a, b, wr, wm, c = params
-    p1, p2 = sigmoid(a * f[:, 0] + b), sigmoid(wr * f[:, 1] + wm * f[:, 2] + c)
+    p1, p2 = quality_factors(f, params)
     p = np.clip(p1 * p2, 1e-12, 1 - 1e-12)
     nll = -np.sum(y * np.log(p) + (1 - y) * np.log(1 - p))
     g = y - (1 - y) * p / (1 - p)                      # d log-likelihood / d log p

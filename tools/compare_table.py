@@ -192,6 +192,7 @@ def plot(rows: list[dict], prefix: str) -> None:
 def save_figure(fig, out: Path) -> None:
     """Lay out, then write (atomically, creating the folder) and close a matplotlib figure."""
     fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
     plots.save_figure(fig, out)
     print(f"wrote {out}")
 

@@ -62,14 +62,21 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(z, np.float64)))
 
 
+def quality_factors(features: np.ndarray, params) -> tuple[np.ndarray, np.ndarray]:
+    """The two factors of `quality_probability`: P(peaks confident enough), P(shape face-like
+    enough), from `quality_features` (N, 3) and [a, b, w_residual, w_mahalanobis, c]."""
+    f = np.asarray(features, np.float64)
+    a, b, wr, wm, c = (float(v) for v in params)
+    return sigmoid(a * f[:, 0] + b), sigmoid(wr * f[:, 1] + wm * f[:, 2] + c)
+
+
 def quality_probability(features: np.ndarray, params) -> np.ndarray:
     """P(NME < 0.10) from `quality_features` (N, 3) and the five fitted numbers
     [a, b, w_residual, w_mahalanobis, c]: a good fit needs confident peaks AND a face-like shape,
     so the probability is the product of a logistic of each (a noisy AND). Neither factor can
     make up for the other: flat heatmaps that happen to land on a mean-like face stay doubtful."""
-    f = np.asarray(features, np.float64)
-    a, b, wr, wm, c = (float(v) for v in params)
-    return sigmoid(a * f[:, 0] + b) * sigmoid(wr * f[:, 1] + wm * f[:, 2] + c)
+    peaks, shape = quality_factors(features, params)
+    return peaks * shape
 
 
 def quality_function(tag: str):
