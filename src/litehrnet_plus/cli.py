@@ -108,6 +108,32 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+# ----------------------------------------------------------------------------- profile
+def _floats(text: str) -> list[float]:
+    try:
+        return [float(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+
+
+def cmd_profile(args: argparse.Namespace) -> int:
+    from .data.formats import load_dataset
+    from .profiling.dataset import ProfileSettings, profile_dataset
+    from .profiling.surrey import load_surrey_model
+
+    given = {"yaws": tuple(args.yaws) if args.yaws else None, "min_turn": args.min_turn, "jitter": args.jitter,
+             "pitch": args.pitch, "max_fit_error": args.max_fit_error, "seed": args.seed}
+    settings = ProfileSettings(**{k: v for k, v in given.items() if v is not None})
+    model = load_surrey_model(args.sfm)
+    samples = load_dataset(args.dataset, args.root, args.subset, num_landmarks=68)
+    profile_dataset(samples, args.root, args.out, model, settings, progress=not args.quiet)
+    if args.sheet:
+        from .profiling.sheet import contact_sheet, write_sheet
+        write_sheet(args.sheet, contact_sheet(args.root, args.out))
+        print(f"contact sheet: {args.sheet}")
+    return 0
+
+
 # ----------------------------------------------------------------------------- evaluate
 def _predictor(spec: str, backend: str, flip_test: bool, threads: int | None):
     """An object with predict_crops() plus (input_size, crop_scale, number of landmarks) for a model spec."""
@@ -432,6 +458,25 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override a config value, e.g. --set train.epochs=10 (repeatable)")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.set_defaults(func=cmd_train)
+
+    pf = sub.add_parser("profile", help="turn a dataset's faces in 3D to larger yaw (300W-LP-style training data)")
+    pf.add_argument("out", help="output folder (a dataset in the 300-W layout, with manifest.csv)")
+    pf.add_argument("--dataset", default="300w", choices=["300w", "csv", "pts"])
+    pf.add_argument("--root", required=True, help="dataset folder (csv: the CSV file)")
+    pf.add_argument("--subset", default=None, help="300w: train (default) or a folder such as lfpw/testset")
+    pf.add_argument("--sfm", required=True, help="the Surrey Face Model folder (sfm_shape_3448.bin and its companions)")
+    pf.add_argument("--yaws", type=_floats,
+                    help="target yaws in degrees, towards the side each face already faces (default 20,30,...,90)")
+    pf.add_argument("--min-turn", type=float,
+                    help="a view only where target >= |face yaw| + this; negative allows turning back (default 5)")
+    pf.add_argument("--jitter", type=float, help="+- degrees drawn around each target (default 3)")
+    pf.add_argument("--pitch", type=float, help="+- degrees of pitch change drawn per view (default 10)")
+    pf.add_argument("--max-fit-error", type=float,
+                    help="leave out faces whose 3D fit misses the inner points by more, / inter-ocular (default 0.08)")
+    pf.add_argument("--seed", type=int)
+    pf.add_argument("--sheet", help="also write a contact sheet of a sample (JPEG/PNG)")
+    pf.add_argument("--quiet", action="store_true", help="no progress bar")
+    pf.set_defaults(func=cmd_profile)
 
     c = sub.add_parser("configs", help="list the shipped training configs, or print one (to copy and edit)")
     c.add_argument("name", nargs="?", help="a config name: print its YAML")
