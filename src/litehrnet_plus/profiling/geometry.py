@@ -12,9 +12,13 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from ..monitor.headpose import angles_from_rotation
+
 # iBUG-68 jaw points that slide along the cheek as the head turns (0-based: 0-7 one side,
 # 9-16 the other); 8, the chin, stays on its vertex.
 JAW_POINTS = tuple(range(0, 8)) + tuple(range(9, 17))
+_TO_CAMERA = np.diag([1.0, 1.0, -1.0])
+_TO_MODEL = np.diag([1.0, -1.0, -1.0])
 # drawing precision of cv2.fillConvexPoly (fixed point, 1/16 px)
 _SHIFT = 4
 
@@ -37,19 +41,19 @@ def rotate_about(points: np.ndarray, centre: np.ndarray, yaw: float, pitch: floa
 def face_angles(rotation: np.ndarray) -> tuple[float, float, float]:
     """(yaw, pitch, roll) in degrees of a face whose model axes (x: the face's left, y: up,
     z: forward) are the columns of `rotation` in image 3D."""
-    fwd, left = rotation[:, 2], rotation[:, 0]
-    yaw = np.degrees(np.arctan2(-fwd[0], fwd[2]))
-    pitch = np.degrees(np.arctan2(-fwd[1], np.hypot(fwd[0], fwd[2])))
-    roll = np.degrees(np.arctan2(left[1], left[0]))
-    return float(yaw), float(pitch), float(roll)
+    # the head-pose module's frames: camera z away from the camera, model y down and z away
+    return angles_from_rotation(_TO_CAMERA @ np.asarray(rotation, dtype=np.float64) @ _TO_MODEL)
 
 
 def paint_triangles(points2d: np.ndarray, depth: np.ndarray, triangles: np.ndarray,
-                    shape: tuple[int, int]) -> np.ndarray:
+                    shape: tuple[int, int], front: np.ndarray | None = None) -> np.ndarray:
     """The id of the nearest triangle at each pixel (-1: none), drawn far to near by mean depth
-    (the painter's algorithm: exact enough for the small triangles of a face mesh)."""
+    (the painter's algorithm: exact enough for the small triangles of a face mesh); triangles
+    marked `front` are drawn after all others."""
     ids = np.full(shape, -1, np.int32)
-    order = np.argsort(depth[triangles].mean(axis=1), kind="stable")
+    mean_depth = depth[triangles].mean(axis=1)
+    layer = np.zeros(len(triangles)) if front is None else np.asarray(front, dtype=np.float64)
+    order = np.lexsort((mean_depth, layer))
     fixed = np.round(np.asarray(points2d, dtype=np.float64) * (1 << _SHIFT)).astype(np.int32)
     for t in order:
         cv2.fillConvexPoly(ids, fixed[triangles[t]], int(t), lineType=cv2.LINE_8, shift=_SHIFT)
@@ -62,17 +66,23 @@ def visible_vertices(vertices: np.ndarray, triangles: np.ndarray, shape: tuple[i
     the mesh by more than `tolerance` (pixels of depth)."""
     h, w = shape
     ids = paint_triangles(vertices[:, :2], vertices[:, 2], triangles, shape)
-    tri_depth = vertices[triangles, 2].mean(axis=1)
     x, y = np.round(vertices[:, 0]).astype(int), np.round(vertices[:, 1]).astype(int)
     inside = (x >= 0) & (x < w) & (y >= 0) & (y < h)
     under = np.full(len(vertices), -1)
     under[inside] = ids[y[inside], x[inside]]
-    seen = under >= 0
-    seen[seen] = vertices[seen, 2] >= tri_depth[under[seen]] - tolerance
+    # no triangle at the rounded pixel: the vertex is on the mesh's outline, nothing covers it
+    seen = inside.copy()
+    covered = np.flatnonzero(under >= 0)
+    # the covering triangle's depth at the vertex (its plane, not its mean: at the cheek's
+    # outline the surface is steep and a mean would hide the outline's own vertices)
+    corners = vertices[triangles[under[covered]]]
+    weights = barycentric(vertices[covered, :2], corners[:, :, :2])
+    depth_there = np.einsum("nk,nk->n", weights, corners[:, :, 2])
+    seen[covered] = vertices[covered, 2] >= depth_there - tolerance
     return seen
 
 
-def jaw_lines(model_vertices: np.ndarray, jaw_vertex: np.ndarray, tolerance: float = 4.0) -> list[np.ndarray]:
+def jaw_lines(model_vertices: np.ndarray, jaw_vertex: np.ndarray, tolerance: float = 2.5) -> list[np.ndarray]:
     """For each jaw point, the mesh vertices it may slide to: those at its vertex's height in the
     model (within `tolerance` model units), on its side, between the face's midline and it."""
     lines = []
@@ -100,5 +110,8 @@ def barycentric(points: np.ndarray, corners: np.ndarray) -> np.ndarray:
     """Barycentric coordinates (N,3) of points (N,2) in triangles (N,3,2)."""
     a, b, c = corners[:, 0], corners[:, 1], corners[:, 2]
     m = np.stack([b - a, c - a], axis=2)              # (N,2,2)
+    flat = np.abs(np.linalg.det(m)) < 1e-12           # a triangle seen edge-on: its first corner
+    m[flat] = np.eye(2)
     uv = np.linalg.solve(m, (points - a)[..., None])[..., 0]
+    uv[flat] = 0.0
     return np.stack([1 - uv[:, 0] - uv[:, 1], uv[:, 0], uv[:, 1]], axis=1)

@@ -43,6 +43,11 @@ class ImageMesh:
     face: np.ndarray
     shape: tuple[int, int]
 
+    @property
+    def face_triangle(self) -> np.ndarray:
+        """(T,) the triangles between face vertices only."""
+        return self.face[self.triangles].all(axis=1)
+
     def turned(self, yaw: float, pitch: float) -> np.ndarray:
         return rotate_about(self.points, self.centre, yaw, pitch, self.weight)
 
@@ -114,9 +119,11 @@ def build_image_mesh(fit: FaceFit, shape: tuple[int, int]) -> ImageMesh:
 
 
 def warp(image: np.ndarray, mesh: ImageMesh, turned: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The photo drawn with the mesh's points moved to `turned`: (image, triangle id per pixel)."""
+    """The photo drawn with the mesh's points moved to `turned`: (image, triangle id per pixel).
+    The face's own triangles are drawn over its surroundings: the ring anchors turn about the
+    head's centre too and, on the side that turns away, would otherwise pass over the cheek."""
     h, w = mesh.shape
-    ids = paint_triangles(turned[:, :2], turned[:, 2], mesh.triangles, (h, w))
+    ids = paint_triangles(turned[:, :2], turned[:, 2], mesh.triangles, (h, w), front=mesh.face_triangle)
     src = mesh.points[mesh.triangles][:, :, :2]
     dst = turned[mesh.triangles][:, :, :2]
     ones = np.ones((len(mesh.triangles), 3, 1))
