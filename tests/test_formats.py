@@ -25,10 +25,11 @@ from litehrnet_plus.data.formats import (
     read_pts,
     write_pts,
 )
+from conftest import DATA
 from litehrnet_plus.data.transforms import landmark_box
 from litehrnet_plus.errors import AnnotationError, ConfigError
 
-REAL_DATA = (Path(__file__).parents[1] / ".." / "shared" / "data").resolve()
+REAL_DATA = DATA
 _needs_data = pytest.mark.skipif(not REAL_DATA.is_dir(), reason=f"{REAL_DATA} not present")
 
 

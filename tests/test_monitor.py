@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 import pytest
 
+from conftest import DATA
 from litehrnet_plus.errors import ConfigError
 from litehrnet_plus.inference.results import Face, read_results, validate
 from litehrnet_plus.monitor import DriverMonitor, MonitorConfig
@@ -27,7 +28,7 @@ from test_everyday_input import _long_video as _video   # a face panning back an
 
 ROOT = Path(__file__).resolve().parents[1]
 ASTRONAUT = ROOT / "examples" / "astronaut.jpg"
-SHARED = ROOT.parent / "shared" / "data"
+SHARED = DATA
 SHIPPED = "litehrnet_plus_10m.300w"
 
 
@@ -362,9 +363,9 @@ def test_stopping_a_monitor_run_keeps_its_frames_and_events(tmp_path):
 @pytest.mark.realdata
 def test_monitor_on_a_video_of_real_faces(tmp_path):
     if not (SHARED / "300w").is_dir() or not (SHARED / "wflw-partial").is_dir():
-        pytest.skip("../shared/data is absent")
+        pytest.skip(f"{SHARED} is absent")
     video = tmp_path / "driver.mp4"
-    r = subprocess.run([sys.executable, str(ROOT / "tools" / "make_driver_video.py"), str(video)],
+    r = subprocess.run([sys.executable, str(ROOT / "tools" / "make_driver_video.py"), str(video), "--data", str(SHARED)],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     r = _cli("monitor", str(video), "--model", SHIPPED, "--json", str(tmp_path / "res.json"), cwd=tmp_path)

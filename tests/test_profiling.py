@@ -11,6 +11,7 @@ import pytest
 
 pytest.importorskip("scipy")
 
+from conftest import DATA  # noqa: E402
 from face3d import FakeSurrey, synthetic_fit, texture  # noqa: E402
 from litehrnet_plus.data.formats import load_300w, load_pts_folder, read_pts, write_pts  # noqa: E402
 from litehrnet_plus.monitor.headpose import camera_matrix, face_model, solve_head_pose  # noqa: E402
@@ -19,7 +20,6 @@ from litehrnet_plus.profiling.dataset import ProfileSettings, plan_views, profil
 from litehrnet_plus.profiling.geometry import JAW_POINTS, face_angles, rotate_about  # noqa: E402
 from litehrnet_plus.profiling.image_mesh import build_image_mesh, rig_landmarks, turned_landmarks, warp  # noqa: E402
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 def solved_angles(points2d: np.ndarray, size: int = 320) -> tuple[float, float]:

@@ -74,8 +74,14 @@ def placement(pts: np.ndarray) -> np.ndarray:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("output", type=Path)
-    ap.add_argument("--data", type=Path, default=ROOT.parent / "shared/data")
+    ap.add_argument("--data", type=Path, default=ROOT.parent / "shared/data",
+                    help="the folder holding 300w/ (with lfpw/testset) and wflw-partial/ (default %(default)s)")
     args = ap.parse_args(argv)
+    missing = [d for d in ("300w/lfpw/testset", "wflw-partial") if not (args.data / d).is_dir()]
+    if missing:
+        print(f"error: {args.data}: no {' or '.join(missing)} there; pass --data DIR, the folder that holds "
+              "300-W (300w/lfpw/testset) and WFLW (wflw-partial/)", file=sys.stderr)
+        return 2
     pool = [(p, pts, describe(p, pts)) for p, pts in candidates(args.data)]
     chosen = {state: pick(pool, state) for state in ("ahead", "shut", "yawn", "turned")}
     rng = np.random.default_rng(0)

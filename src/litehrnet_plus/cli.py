@@ -33,6 +33,8 @@ def cmd_flops(args: argparse.Namespace) -> int:
         from .fileio import atomic_write_json, check_writable
         atomic_write_json(check_writable(args.json, args.overwrite),
                           {name: {"num_landmarks": args.landmarks, **c.to_dict()} for name, c in rows})
+    print(f"{args.landmarks} landmarks, {args.input_size}x{args.input_size} input (the paper's tables count 98, "
+          "WFLW's; the shipped 300-W models have 68)")
     print(complexity_table(rows))
     if args.plot:
         from .fileio import check_writable
@@ -167,6 +169,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     for out in (args.json, args.ced):
         if out:
             check_writable(out, args.overwrite)
+    if args.ced:     # a missing plotting library is reported before the run, not after it
+        from .extras import require
+        require("matplotlib", "evaluate --ced")
     # the model first: a missing one (or a missing extra) is reported before any data is read
     predictor, size, crop_scale, k = _predictor(args.model, args.backend, args.flip_test, args.threads)
     samples = load_dataset(args.dataset, args.root, args.subset,
@@ -243,6 +248,10 @@ def _check_outputs(args: argparse.Namespace) -> None:
                         ".jsonl (JSON Lines, a line per image or frame)")
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def cmd_predict(args: argparse.Namespace) -> int:
     from .inference.landmarker import FaceLandmarker
     from .inference.predict import Options, input_kind, run_images, run_video, stop_signals
@@ -259,14 +268,14 @@ def cmd_predict(args: argparse.Namespace) -> int:
             report = run_video(lm, int(args.input) if kind == "webcam" else args.input, opts)
         else:
             report = run_images(lm, Path(args.input), opts)
-    unit = "frames" if kind in ("video", "webcam") else "images"
-    print(f"{report.processed} {unit}, {report.faces} faces", file=sys.stderr)
+    unit = "frame" if kind in ("video", "webcam") else "image"
+    print(f"{_count(report.processed, unit)}, {_count(report.faces, 'face')}", file=sys.stderr)
     for f in report.failures[:20]:
         print(f"failed: {f['file']}: {f['error']}", file=sys.stderr)
     if report.failed > 20:
         print(f"... and {report.failed - 20} more failures (in the JSON)", file=sys.stderr)
     if report.interrupted:
-        print(f"interrupted ({report.interrupted}): the outputs hold the {report.processed} {unit} done",
+        print(f"interrupted ({report.interrupted}): the outputs hold the {_count(report.processed, unit)} done",
               file=sys.stderr)
         return 143 if report.interrupted == "SIGTERM" else 130
     if report.failed:
@@ -308,7 +317,7 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     for e in report.events:
         counts[e["kind"]] = counts.get(e["kind"], 0) + 1
     summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "no events"
-    print(f"{report.processed} frames; {summary}", file=sys.stderr)
+    print(f"{_count(report.processed, 'frame')}; {summary}", file=sys.stderr)
     for f in report.failures[:20]:
         print(f"failed: {f['file']}: {f['error']}", file=sys.stderr)
     if report.interrupted:
@@ -319,6 +328,28 @@ def cmd_monitor(args: argparse.Namespace) -> int:
 
 
 # ----------------------------------------------------------------------------- bench
+def _shipped_onnx_without_torch(models: list[str], log) -> list[str]:
+    """On the base install (no PyTorch) shipped tags and bare names are timed through their
+    shipped ONNX graphs; the plain export and the other graphs need the train extra."""
+    try:
+        import torch  # noqa: F401
+        return models
+    except ModuleNotFoundError:
+        pass
+    from .resolve import resolve_spec
+
+    out = []
+    for m in models:
+        spec = resolve_spec(m)
+        if spec.kind in ("tag", "name"):
+            out.append(str(spec.file("onnx")))
+            log(f"{m}: PyTorch is not installed, timing its shipped ONNX graph (the plain export needs the "
+                "'train' extra)")
+        else:
+            out.append(m)
+    return out
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from .fileio import check_writable
     from .inference.bench import format_table, machine_info, run_bench, write_report
@@ -346,6 +377,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         report = {"format": "litehrnet_plus.bench/1", "machine": machine_info(args.note), "rows": []}
     else:
         export = None
+        if any(Path(m).suffix.lower() != ".onnx" for m in models):
+            models = _shipped_onnx_without_torch(models, log)
         if any(Path(m).suffix.lower() != ".onnx" for m in models):
             from .engine.bench import export_graphs as export   # PyTorch: names, tags, checkpoints, configs
         report = run_bench(models, args.batch_size, args.threads, split(args.backend), split(args.graphs),

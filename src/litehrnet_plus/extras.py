@@ -3,6 +3,7 @@ never a ModuleNotFoundError traceback."""
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 from types import ModuleType
 
 from .errors import UserError
@@ -16,8 +17,25 @@ class MissingExtraError(UserError, ImportError):
     """A feature needs an optional dependency that is not installed."""
 
 
+# extras that pin what the others need newer: they go into an environment of their own
+OWN_ENVIRONMENT = {"mediapipe": "mediapipe 0.10.21 needs numpy<2"}
+
+
+def source_folder() -> Path | None:
+    """The checkout this package runs from (an editable install), or None."""
+    root = Path(__file__).resolve().parents[2]
+    return root if (root / "pyproject.toml").is_file() else None
+
+
 def install_hint(extra: str) -> str:
-    return f"pip install 'litehrnet-plus[{extra}]' (from a checkout: pip install '.[{extra}]')"
+    """A command that installs `extra`: the package is installed from its source folder, not
+    from a package index."""
+    root = source_folder()
+    target = f"'{root}[{extra}]'" if root else f"'.[{extra}]' in the litehrnet-plus source folder"
+    hint = f"pip install {target}"
+    if extra in OWN_ENVIRONMENT:
+        hint += f" (in its own virtual environment: {OWN_ENVIRONMENT[extra]})"
+    return hint
 
 
 def missing(error: ModuleNotFoundError, feature: str) -> MissingExtraError:

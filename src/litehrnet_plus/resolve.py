@@ -22,6 +22,16 @@ class ModelSpec:
     path: Path | None = None  # files: the file; tag: None (use file(kind))
 
     @property
+    def label(self) -> str:
+        """What results name the model by: its shipped tag (a bare name: its default tag), or a
+        file's stem."""
+        if self.kind == "tag":
+            return self.text
+        if self.kind == "name":
+            return hub.default_tag_for(self.text) or self.text
+        return self.path.stem
+
+    @property
     def name(self) -> str:
         """Architecture name for names and tags; the file's stem for files."""
         if self.kind in ("name", "tag"):
@@ -43,14 +53,15 @@ class ModelSpec:
             tag = hub.default_tag_for(self.text)
             if tag is not None:             # timm's rule: a bare name means its default weights
                 return ModelSpec("tag", tag).file(kind)
-            raise CheckpointError(f"{self.text}: a registered architecture without weights; use a shipped tag "
-                                  f"({', '.join(hub.available()) or 'none shipped'}) or a model file")
+            raise CheckpointError(f"{self.text}: no shipped weights of that name (shipped tags: "
+                                  f"{', '.join(hub.available()) or 'none'}; or a model file: .onnx, .tflite, .pt)")
         if want in ("onnx", "tflite") and self.kind == "checkpoint":
             fmt = "ONNX" if want == "onnx" else "LiteRT"
             raise CheckpointError(f"{self.path}: a PyTorch checkpoint; export it to {fmt} first "
-                                  f"(litehrnet-plus export --model {self.path} model.{want}) or use the PyTorch backend")
+                                  f"(litehrnet-plus export --model {self.path} model.{want})")
         if want in ("onnx", "tflite"):
-            raise CheckpointError(f"{self.path}: a {self.kind} file, and this needs a .{want} one; export the "
+            article = "an" if self.kind[0] in "aeiou" else "a"
+            raise CheckpointError(f"{self.path}: {article} {self.kind} file, and this needs a .{want} one; export the "
                                   f"checkpoint again (litehrnet-plus export --model CHECKPOINT model.{want})")
         raise CheckpointError(f"{self.path}: an exported file holds no PyTorch weights; pass the checkpoint (.pt)")
 

@@ -18,6 +18,7 @@ from ..codec import HeatmapCodec
 from ..data.transforms import AugmentConfig
 from ..errors import ConfigError
 from .losses import LOSSES
+from .sampling import BALANCE_MODES
 
 SCHEDULES = ("step", "cosine")
 DATA_KINDS = ("300w", "wflw", "csv", "pts")
@@ -57,6 +58,8 @@ class TrainSection:
     threads: int = 0                   # torch threads per process; 0: its share of the cores minus one
     channels_last: bool = False
     flip_test: bool = False            # validation with flip averaging
+    balance: str = "none"              # none | yaw: draw faces so each band of |yaw| is seen equally (sampling.py)
+    epoch_size: int = 0                # faces per epoch (0: the training set once); fixes the steps when data grows
     # BCE only: start the output bias at logit(mean target) (~ -4.5 at 24x24, sigma 1) instead
     # of 0 (sigmoid 0.5 everywhere). With Adam a bias moves ~lr per step, so from 0 the network
     # spends its first thousand steps learning "background"; litehrnet_baseline never left that
@@ -225,6 +228,10 @@ def _validate(cfg: TrainConfig, source: str) -> None:
     t = cfg.train
     if t.loss not in LOSSES:
         raise ConfigError(f"{source}: train.loss must be one of {LOSSES}, got {t.loss!r}")
+    if t.balance not in BALANCE_MODES:
+        raise ConfigError(f"{source}: train.balance must be one of {BALANCE_MODES}, got {t.balance!r}")
+    if t.epoch_size < 0:
+        raise ConfigError(f"{source}: train.epoch_size must be >= 0 (0: the whole training set), got {t.epoch_size}")
     if t.schedule not in SCHEDULES:
         raise ConfigError(f"{source}: train.schedule must be one of {SCHEDULES}, got {t.schedule!r}")
     for src in [cfg.data, *cfg.data.extra]:

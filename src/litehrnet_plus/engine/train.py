@@ -37,6 +37,7 @@ from .config import TrainConfig
 from .dataset import LandmarkDataset
 from .evaluate import TorchPredictor
 from .losses import LossFn, activation_for, check_loss_fits, make_loss
+from .sampling import YAW_BIN_DEG, epoch_order, landmark_yaw, yaw_weights
 
 LOG_FIELDS = ["epoch", "lr", "train_loss", "images_per_s", "epoch_time_s", "val_nme", "val_fr", "val_auc"]
 
@@ -207,15 +208,23 @@ def train(cfg: TrainConfig, resume: bool = False, overwrite: bool = False, progr
         per_rank = t.batch_size // dd.world
         if per_rank < 2:
             raise ConfigError(f"batch_size {t.batch_size} is too small for {dd.world} processes")
-        steps = len(ds) // t.batch_size
+        weights = None
+        if t.balance == "yaw":
+            yaws = [landmark_yaw(s.landmarks) for s in train_samples]
+            weights = yaw_weights(yaws)
+            if dd.main:
+                log(f"pose balance: |yaw| bands of {YAW_BIN_DEG:g} deg hold "
+                    f"{np.bincount(np.minimum(np.abs(yaws) // YAW_BIN_DEG, 90 // YAW_BIN_DEG).astype(int)).tolist()} faces")
+        epoch_size = t.epoch_size or len(ds)
+        steps = epoch_size // t.batch_size
         if steps == 0:
-            raise ConfigError(f"{len(ds)} training faces are fewer than one batch of {t.batch_size}")
+            raise ConfigError(f"{epoch_size} training faces per epoch are fewer than one batch of {t.batch_size}")
         predictor = TorchPredictor(model, codec, activation_for(t.loss),
                                    scheme.flip_permutation() if scheme.can_flip else None, t.flip_test)
 
         for epoch in range(start_epoch, t.epochs):
             ds.set_epoch(epoch)
-            order = np.random.default_rng([t.seed, epoch, 7]).permutation(len(ds))
+            order = epoch_order(len(ds), t.seed, epoch, epoch_size, weights)
             model.train()
             tic, seen, loss_sum = time.perf_counter(), 0, 0.0
             bar = tqdm(range(steps), desc=f"epoch {epoch + 1}/{t.epochs}", unit="batch",

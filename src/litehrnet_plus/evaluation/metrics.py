@@ -16,6 +16,10 @@ from ..errors import ConfigError
 NORMALISERS = ("inter-ocular", "inter-pupil", "box")
 
 
+# A face fails when its NME passes this (the field's FR@0.10 and AUC@0.10).
+FAILURE_THRESHOLD = 0.10
+
+
 def normalising_distance(gt: np.ndarray, scheme: LandmarkScheme, kind: str = "inter-ocular") -> np.ndarray:
     """(N,K,2) ground truth -> (N,) normalising distances."""
     gt = np.asarray(gt, dtype=np.float64)
@@ -44,11 +48,11 @@ def per_face_nme(pred: np.ndarray, gt: np.ndarray, norm: np.ndarray) -> np.ndarr
     return err / np.asarray(norm, np.float64)
 
 
-def failure_rate(nme: np.ndarray, threshold: float = 0.10) -> float:
+def failure_rate(nme: np.ndarray, threshold: float = FAILURE_THRESHOLD) -> float:
     return float(np.mean(np.asarray(nme) > threshold)) if len(nme) else float("nan")
 
 
-def auc(nme: np.ndarray, threshold: float = 0.10, step: float = 1e-4) -> float:
+def auc(nme: np.ndarray, threshold: float = FAILURE_THRESHOLD, step: float = 1e-4) -> float:
     """Area under the CED curve on [0, threshold], normalised to [0, 1]."""
     e = np.sort(np.asarray(nme, dtype=np.float64))
     if len(e) == 0:
@@ -58,7 +62,7 @@ def auc(nme: np.ndarray, threshold: float = 0.10, step: float = 1e-4) -> float:
     return float(np.trapezoid(ced, xs) / threshold)
 
 
-def summarise(nme: np.ndarray, threshold: float = 0.10) -> dict:
+def summarise(nme: np.ndarray, threshold: float = FAILURE_THRESHOLD) -> dict:
     nme = np.asarray(nme, dtype=np.float64)
     return {"faces": int(len(nme)), "nme": float(nme.mean()) if len(nme) else float("nan"),
             f"fr@{threshold:.2f}": failure_rate(nme, threshold), f"auc@{threshold:.2f}": auc(nme, threshold)}

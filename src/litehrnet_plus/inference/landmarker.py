@@ -50,6 +50,16 @@ def check_max_faces(max_faces: int | None) -> int | None:
     return None if max_faces is None else positive_int(max_faces, "max_faces")
 
 
+def check_min_quality(min_quality: float | None) -> float | None:
+    """None, or a number in [0, 1] (a string such as "0.5" is refused, not compared)."""
+    if min_quality is None:
+        return None
+    if isinstance(min_quality, (bool, np.bool_)) or not isinstance(min_quality, (int, float, np.integer, np.floating)) \
+            or not 0 <= float(min_quality) <= 1:
+        raise ConfigError(f"min_quality must be a number in [0, 1], got {min_quality!r}")
+    return float(min_quality)
+
+
 def default_model() -> str:
     try:
         return hub.default_tag()
@@ -125,8 +135,7 @@ class FaceLandmarker:
         if orientations not in ORIENTATIONS:
             raise ConfigError(f"orientations must be one of {ORIENTATIONS}, got {orientations!r}")
         img = load_image(image)
-        if min_quality is not None and (isinstance(min_quality, bool) or not 0 <= min_quality <= 1):
-            raise ConfigError(f"min_quality must be a number in [0, 1], got {min_quality!r}")
+        min_quality = check_min_quality(min_quality)
         if orientations == "all":
             faces = self._one_per_face(self._detect_turned(img, (0, 90, 180, 270)))
         else:

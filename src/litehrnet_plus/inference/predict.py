@@ -27,7 +27,7 @@ from ..data.images import IMAGE_EXTENSIONS, list_images, read_image
 from ..errors import ImageReadError, UserError, VideoReadError
 from ..fileio import OutputExistsError, atomic_write_bytes, atomic_write_json, check_writable
 from .draw import draw_faces
-from .landmarker import FaceLandmarker
+from .landmarker import FaceLandmarker, check_max_faces, check_min_quality
 from .results import MAX_LISTED_FAILURES, ResultsWriter, document, frame_entry, image_entry
 from .video import VIDEO_EXTENSIONS, FaceTracker, open_video
 
@@ -41,6 +41,11 @@ class Options:
     overwrite: bool = False
     max_faces: int | None = None     # keep the N best faces; video: stop periodic re-detection at N
     min_quality: float | None = None  # photos: drop faces below this quality
+
+    def __post_init__(self) -> None:
+        # every argument is checked before any output is started
+        self.max_faces = check_max_faces(self.max_faces)
+        self.min_quality = check_min_quality(self.min_quality)
 
 
 @dataclass
@@ -332,7 +337,8 @@ def run_video(lm: FaceLandmarker, source: str | int, opts: Options, tracker: Fac
     except BaseException:
         video.close()
         raise
-    bar = tqdm(total=video.frame_count or None, desc="predict", unit="frame", file=sys.stderr)
+    bar = tqdm(total=video.frame_count or None, desc="monitor" if monitor is not None else "predict", unit="frame",
+               file=sys.stderr)
     try:
         with _recording_end(report):
             for index, t, frame in video.frames():

@@ -54,7 +54,7 @@ def resolve_model(path_or_tag: str | os.PathLike, kind: str = "onnx") -> tuple[P
     """The `kind` file ("onnx" or "tflite") and display tag of a model argument (a shipped tag
     or a model file)."""
     spec = resolve_spec(path_or_tag)
-    return spec.file(kind), spec.text if spec.kind == "tag" else spec.path.stem
+    return spec.file(kind), spec.label
 
 
 class HeatmapModel:

@@ -1,0 +1,58 @@
+"""Which training faces an epoch sees: all once in a fresh order, or drawn so that every band of
+head yaw is seen about equally often (pose-based data balancing, Feng et al., Wing loss, CVPR
+2018: 300-W's training faces are mostly within +-30 degrees, and a model trained on them pulls
+turned faces towards the frontal mean shape).
+
+Each face's yaw is solved from its own landmarks (inner points: the jaw slides over the cheek
+as the head turns, and a solve that includes it reads turned faces as less turned), so
+balancing works on any dataset with 68 or 98 points, profiled or not.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from ..monitor.headpose import camera_matrix, solve_head_pose, to_ibug68
+from ..schemes import scheme_for
+
+BALANCE_MODES = ("none", "yaw")
+YAW_BIN_DEG = 15.0
+# a band holding very few faces is not repeated without end: at most this many times the
+# weight of a face in the fullest band
+MAX_WEIGHT_RATIO = 10.0
+INNER_POINTS = tuple(range(17, 68))
+
+
+def landmark_yaw(landmarks: np.ndarray) -> float:
+    """The yaw (degrees, the head-pose convention) of a face from its 68 or 98 landmarks, by
+    the generic head and a weak-perspective camera (the image size plays no part)."""
+    pts = np.asarray(landmarks, dtype=np.float64)
+    pts68 = to_ibug68(pts, scheme_for(len(pts)))
+    centre = pts68.mean(axis=0)
+    size = float(np.ptp(pts68, axis=0).max()) or 1.0
+    cam = camera_matrix(1, 1, focal=50.0 * size)
+    cam[:2, 2] = centre
+    return float(solve_head_pose(pts68, cam, use=INNER_POINTS).yaw)
+
+
+def yaw_weights(yaws: Sequence[float], bin_deg: float = YAW_BIN_DEG,
+                max_ratio: float = MAX_WEIGHT_RATIO) -> np.ndarray:
+    """Per-face sampling weights (summing to 1) that give each |yaw| band of `bin_deg` the same
+    share, capped at `max_ratio` times the weight of a face in the fullest band."""
+    bins = np.minimum(np.abs(np.asarray(yaws, dtype=np.float64)) // bin_deg, 90 // bin_deg).astype(int)
+    counts = np.bincount(bins)
+    w = 1.0 / counts[bins]
+    w = np.minimum(w, max_ratio / counts.max())
+    return w / w.sum()
+
+
+def epoch_order(n: int, seed: int, epoch: int, size: int = 0, weights: np.ndarray | None = None) -> np.ndarray:
+    """The face indices of one epoch: `size` of them (0: n), a permutation when unweighted
+    (repeated whole where size > n), else drawn with replacement by `weights`."""
+    rng = np.random.default_rng([seed, epoch, 7])
+    size = size or n
+    if weights is not None:
+        return rng.choice(n, size=size, replace=True, p=weights)
+    reps = -(-size // n)
+    return np.concatenate([rng.permutation(n) for _ in range(reps)])[:size]
