@@ -6,7 +6,15 @@ Inference (`FaceLandmarker`) runs on ONNX Runtime, NumPy and OpenCV alone; the P
 """
 from __future__ import annotations
 
+import os as _os
+
 __version__ = "0.1.0"
+
+# OpenCV refuses, in every decoder, images whose header declares more pixels than this variable
+# says, before decoding them; it reads the variable once, when the library loads, so it is set
+# here, before any module of the package imports cv2 (data/images.py says why this size).
+MAX_IMAGE_PIXELS = 200_000_000
+_os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(MAX_IMAGE_PIXELS))
 
 __all__ = ["FaceLandmarker", "DriverMonitor", "MonitorConfig", "create_model", "list_models", "__version__"]
 

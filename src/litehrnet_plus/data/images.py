@@ -17,12 +17,17 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from .. import MAX_IMAGE_PIXELS
 from ..errors import ImageReadError
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".jp2", ".pgm", ".ppm")
 # Images above this many pixels are refused before decoding (bounded memory): 12,000 x 9,000
 # is 108 Mpx and decodes fine; a decompression bomb of gigapixels does not.
-MAX_PIXELS = 200_000_000
+MAX_PIXELS = MAX_IMAGE_PIXELS
+# OpenCV's own guard (OPENCV_IO_MAX_IMAGE_PIXELS, checked by every decoder between the header
+# and the pixels) is set to this by the package's __init__, before OpenCV loads. A process that
+# loaded OpenCV before importing the package keeps OpenCV's default (2^30 pixels): the headers
+# the package reads itself (header_size) are checked in any case.
 
 
 def to_bgr8(image: np.ndarray, source: str = "image") -> np.ndarray:
@@ -72,7 +77,13 @@ def decode_image(data: np.ndarray | bytes, source: str = "image bytes", orient: 
     if data.size == 0:
         raise ImageReadError(f"{source}: empty file")
     _check_header_size(source, data)
-    img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    try:
+        img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    except cv2.error as e:
+        if "MAX_IMAGE" in str(e):
+            raise ImageReadError(f"{source}: image exceeds the limit of {MAX_PIXELS:,} pixels "
+                                 "(refused before decoding)") from None
+        raise ImageReadError(f"{source}: not a readable image ({str(e).strip().splitlines()[-1][:120]})") from None
     if img is None:
         raise ImageReadError(f"{source}: not a readable image (corrupt, truncated or not an image format)")
     if _truncated(data):
@@ -181,30 +192,80 @@ def _truncated(data: np.ndarray) -> bool:
 
 def _check_header_size(p: Path | str, data: np.ndarray) -> None:
     """Refuse images whose header declares more than MAX_PIXELS, before decoding them."""
-    head = data[:32].tobytes()
-    w = h = None
-    if head[:8] == b"\x89PNG\r\n\x1a\n" and len(head) >= 24:
-        w, h = int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
-    elif head[:2] == b"\xff\xd8":
-        w, h = _jpeg_size(data)
+    w, h = header_size(data)
     if w is not None and h is not None and w * h > MAX_PIXELS:
         raise ImageReadError(f"{p}: image of {w}x{h} pixels exceeds the limit of {MAX_PIXELS:,} pixels")
 
 
-def _jpeg_size(data: np.ndarray) -> tuple[int | None, int | None]:
-    b = data[: min(len(data), 1 << 20)].tobytes()
+def header_size(data: np.ndarray | bytes) -> tuple[int | None, int | None]:
+    """(width, height) an encoded PNG, JPEG, BMP, TIFF, WebP or PNM image declares, read from
+    its header alone; (None, None) for other formats or an unreadable header."""
+    raw = data.tobytes() if isinstance(data, np.ndarray) else bytes(data)
+    try:
+        if raw[:8] == b"\x89PNG\r\n\x1a\n" and len(raw) >= 24:
+            return int.from_bytes(raw[16:20], "big"), int.from_bytes(raw[20:24], "big")
+        if raw[:2] == b"\xff\xd8":
+            return _jpeg_size(raw)
+        if raw[:2] == b"BM" and len(raw) >= 26:
+            return abs(int.from_bytes(raw[18:22], "little", signed=True)), \
+                abs(int.from_bytes(raw[22:26], "little", signed=True))
+        if raw[:4] in (b"II*\x00", b"MM\x00*"):
+            return _tiff_size(raw)
+        if raw[:4] == b"RIFF" and raw[8:12] == b"WEBP":
+            return _webp_size(raw)
+        if raw[:1] == b"P" and raw[1:2] in b"123456":
+            fields = raw[2:256].split(b"#")[0].split()
+            return int(fields[0]), int(fields[1])
+    except (IndexError, ValueError):
+        pass
+    return None, None
+
+
+_JPEG_FRAMES = (0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF)
+
+
+def _jpeg_size(b: bytes) -> tuple[int | None, int | None]:
+    """The frame header's size, following the segment chain through the whole file (metadata
+    segments before it can be megabytes long)."""
     i = 2
     while i + 9 < len(b):
         if b[i] != 0xFF:
             i += 1
             continue
         marker = b[i + 1]
-        if marker in (0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF):
+        if marker in _JPEG_FRAMES:
             return int.from_bytes(b[i + 7:i + 9], "big"), int.from_bytes(b[i + 5:i + 7], "big")
-        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
-            i += 2
+        if marker in (0xD8, 0x01, 0xFF) or 0xD0 <= marker <= 0xD7:
+            i += 2 if marker != 0xFF else 1
             continue
+        if marker in (0xD9, 0xDA):
+            break
         i += 2 + int.from_bytes(b[i + 2:i + 4], "big")
+    return None, None
+
+
+def _tiff_size(b: bytes) -> tuple[int | None, int | None]:
+    order = "little" if b[:2] == b"II" else "big"
+    ifd = int.from_bytes(b[4:8], order)
+    count = int.from_bytes(b[ifd:ifd + 2], order)
+    size: dict[int, int] = {}
+    for k in range(count):
+        e = b[ifd + 2 + 12 * k: ifd + 14 + 12 * k]
+        tag, kind = int.from_bytes(e[0:2], order), int.from_bytes(e[2:4], order)
+        if tag in (256, 257):           # ImageWidth, ImageLength: SHORT or LONG
+            size[tag] = int.from_bytes(e[8:10] if kind == 3 else e[8:12], order)
+    return size.get(256), size.get(257)
+
+
+def _webp_size(b: bytes) -> tuple[int | None, int | None]:
+    kind = b[12:16]
+    if kind == b"VP8X":
+        return 1 + int.from_bytes(b[24:27], "little"), 1 + int.from_bytes(b[27:30], "little")
+    if kind == b"VP8L":
+        bits = int.from_bytes(b[21:25], "little")
+        return 1 + (bits & 0x3FFF), 1 + ((bits >> 14) & 0x3FFF)
+    if kind == b"VP8 ":
+        return int.from_bytes(b[26:28], "little") & 0x3FFF, int.from_bytes(b[28:30], "little") & 0x3FFF
     return None, None
 
 
