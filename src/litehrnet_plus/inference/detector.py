@@ -75,7 +75,10 @@ def _downscale(image: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
     if side <= max_side:
         return image, 1.0
     f = max_side / side
-    return cv2.resize(image, None, fx=f, fy=f, interpolation=cv2.INTER_AREA), 1.0 / f
+    h, w = image.shape[:2]
+    # at least one pixel each way: a 1 x 3000 strip would otherwise shrink to no rows at all
+    size = (max(1, round(w * f)), max(1, round(h * f)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA), 1.0 / f
 
 
 class YuFaceRaw:
@@ -207,7 +210,8 @@ class Tiled:
         self.tiles_run = 0
         f = self.scale(image)
         if f > 0:
-            work = image if f == 1 else cv2.resize(image, None, fx=f, fy=f,
+            size = (max(1, round(image.shape[1] * f)), max(1, round(image.shape[0] * f)))
+            work = image if f == 1 else cv2.resize(image, size,
                                                      interpolation=cv2.INTER_AREA if f < 1 else cv2.INTER_LINEAR)
             h, w = work.shape[:2]
             step = max(1, int(self.tile * (1 - self.overlap)))

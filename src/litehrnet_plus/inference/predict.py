@@ -271,10 +271,12 @@ def run_images(lm: FaceLandmarker, source: Path, opts: Options) -> Report:
                     if opts.show:
                         cv2.imshow("litehrnet-plus", overlay)
                         cv2.waitKey(0 if not folder else 500)
-                except (UserError, ValueError, OSError) as e:
+                except (UserError, ValueError, OSError, cv2.error) as e:
                     if not folder:
                         raise   # one image: its error is the run's error
-                    report.fail(name, str(e), writer)
+                    # OpenCV's errors are tracebacks in a message: keep their last line
+                    text = str(e).strip().splitlines()[-1] if isinstance(e, cv2.error) else str(e)
+                    report.fail(name, text, writer)
                     continue
                 if writer:
                     writer.add(image_entry(name, image.shape, faces))
