@@ -33,3 +33,79 @@ def test_a_degenerate_image_does_not_stop_a_folder(tmp_path, capsys):
     doc = json.loads((tmp_path / "r.json").read_text())
     assert rc == 0 and [i["file"] for i in doc["images"]] == ["a.jpg", "b_strip.png", "c.jpg"]
     assert [len(i["faces"]) for i in doc["images"]] == [1, 0, 1]
+
+
+# ----------------------------------------------------------------------------- a full disk
+# A file-size limit (RLIMIT_FSIZE, with SIGXFSZ ignored) makes every write past it fail with
+# EFBIG, in Python and in OpenCV's native writers alike: a full disk for one file at a time.
+_FULL_DISK = """
+import resource, signal, sys
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+limit = int(sys.argv[1])
+resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+from litehrnet_plus.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def _full_disk(limit: int, *args: str, cwd=None):
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+    return subprocess.run([sys.executable, "-c", _FULL_DISK, str(limit), *args], capture_output=True, text=True,
+                          cwd=cwd, timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
+
+
+def _clip(path, frames: int = 90, size=(320, 240)) -> None:
+    image = cv2.resize(cv2.imread(str(ASTRONAUT)), (size[1], size[1]))
+    rng = np.random.default_rng(0)
+    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 15.0, size)
+    for i in range(frames):
+        canvas = rng.integers(0, 255, (size[1], size[0], 3), dtype=np.uint8)   # noise: frames that do not compress
+        x = 10 + i % 40
+        canvas[:, x:x + size[1]] = image[:, : size[0] - x]
+        w.write(canvas)
+    w.release()
+
+
+def test_a_full_disk_keeps_whole_lines_and_a_video_that_says_what_it_is(tmp_path):
+    from litehrnet_plus.inference.results import read_results
+    clip = tmp_path / "clip.avi"
+    _clip(clip)
+    r = _full_disk(150_000, "predict", str(clip), "--out", str(tmp_path / "out.mp4"),
+                   "--json", str(tmp_path / "out.jsonl"), "--model", "litehrnet_plus_tiny.300w")
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr[-2000:]
+    assert str(tmp_path / "out") in r.stderr                     # the error names the file
+    doc = read_results(tmp_path / "out.jsonl")                   # whole lines only: it reads
+    assert 0 < doc["processed"] == len(doc["frames"])
+    assert (tmp_path / "out.jsonl").read_text().endswith("\n")
+    # the video is either whole and playable, or kept under a name that says it is not
+    final, partial = tmp_path / "out.mp4", tmp_path / "out.partial.mp4"
+    assert final.exists() != partial.exists()
+    if final.exists():
+        cap = cv2.VideoCapture(str(final))
+        assert cap.read()[0]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]      # no hidden leftovers
+
+
+def test_a_full_disk_leaves_an_incomplete_json_named_so(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(12):
+        shutil.copy(ASTRONAUT, src / f"{i:02d}.jpg")
+    r = _full_disk(20_000, "predict", str(src), "--json", str(tmp_path / "r.json"), "--model", "litehrnet_plus_tiny.300w")
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr[-2000:]
+    assert f"{tmp_path / 'r.json'}: cannot write results" in r.stderr
+    assert not (tmp_path / "r.json").exists() and not list(tmp_path.glob(".r.json*"))
+    text = (tmp_path / "r.incomplete.json").read_text()
+    assert text.count('"file"') >= 1 and len(text.encode()) <= 20_000
+
+
+def test_a_torn_last_line_is_dropped_by_the_reader(tmp_path):
+    from litehrnet_plus.inference.results import read_results
+    path = tmp_path / "r.jsonl"
+    whole = '{"header": {"model": "m"}, "entries": "images"}\n{"file": "a.jpg", "faces": []}\n'
+    path.write_text(whole + '{"file": "b.jpg", "fa')
+    doc = read_results(path)
+    assert [e["file"] for e in doc["images"]] == ["a.jpg"] and doc["interrupted"] == "unfinished"

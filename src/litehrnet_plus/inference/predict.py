@@ -308,10 +308,27 @@ class _VideoWriter:
 
     def close(self) -> None:
         self.writer.release()
-        if self.frames:
-            os.replace(self.tmp, self.path)
-        else:
+        if not self.frames:
             self.tmp.unlink(missing_ok=True)
+            return
+        if _plays(self.tmp):
+            os.replace(self.tmp, self.path)
+            return
+        # OpenCV does not report failed writes: a full disk shows as a file that does not open
+        # (an .mp4 without its index). Keep it, under a name that says what it is.
+        partial = self.path.with_name(f"{self.path.stem}.partial{self.path.suffix}")
+        os.replace(self.tmp, partial)
+        raise OSError(f"{self.path}: the video could not be finished (disk full?); the {self.frames} frames "
+                      f"written are in {partial}, which may not play")
+
+
+def _plays(path: Path) -> bool:
+    """Whether a written video opens and gives its first frame."""
+    cap = cv2.VideoCapture(str(path))
+    try:
+        return bool(cap.isOpened() and cap.read()[0])
+    finally:
+        cap.release()
 
 
 def run_video(lm: FaceLandmarker, source: str | int, opts: Options, tracker: FaceTracker | None = None,
@@ -389,8 +406,13 @@ def run_video(lm: FaceLandmarker, source: str | int, opts: Options, tracker: Fac
         with _shielded():
             bar.close()
             video.close()
+            video_error = None
             if vwriter is not None:
-                vwriter.close()
+                try:
+                    vwriter.close()
+                except OSError as e:         # the results still get written, then the error goes up
+                    video_error = e
+                    report.error = report.error or f"error: {e}"
             extra = {"detector_runs": tracker.detector_runs}
             if monitor is not None:
                 report.events = [e.to_dict() for e in monitor.finish()]
@@ -400,4 +422,6 @@ def run_video(lm: FaceLandmarker, source: str | int, opts: Options, tracker: Fac
                                                    "processed": report.processed, "events": report.events})
             if writer:
                 writer.close(interrupted=report.ended(), **extra)
+            if video_error is not None:
+                raise video_error
     return report

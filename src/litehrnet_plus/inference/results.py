@@ -27,6 +27,7 @@ line {"end": {...}} with the failures and the interruption state.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -122,13 +123,16 @@ class ResultsWriter:
         self.failures: list[dict] = []
         self.unlisted_failures = 0
         self.closed = False
+        self._good = 0                  # file offset after the last whole piece written
+        self._failed = False            # a write failed (a full disk): the document is incomplete
         if self.path is None:
             self._partial, self._file = None, target
         elif self.lines:
-            self._partial, self._file = None, open(self.path, "w", encoding="utf-8")
+            # unbuffered bytes: what the OS took is known exactly, so a failed write can be undone
+            self._partial, self._file = None, open(self.path, "wb", buffering=0)
         else:
             self._partial = self.path.with_name(f".{self.path.name}.partial")
-            self._file = open(self._partial, "w", encoding="utf-8")
+            self._file = open(self._partial, "wb", buffering=0)
         if self.lines:
             self._emit(json.dumps({"header": header, "entries": entries_key}) + "\n")
         else:
@@ -136,8 +140,25 @@ class ResultsWriter:
             self._emit(head[:-1] + (", " if len(header) else "") + f'"{entries_key}": [')
 
     def _emit(self, text: str) -> None:
-        self._file.write(text)
-        self._file.flush()
+        """Write one whole piece (a line, an entry) or none of it: on a failed write (a full
+        disk) the file is cut back to the end of the last whole piece, so a .jsonl never holds
+        a torn line, and the error names the file."""
+        if self.path is None:
+            self._file.write(text)
+            self._file.flush()
+            return
+        data = memoryview(text.encode("utf-8"))
+        try:
+            while data:
+                data = data[self._file.write(data):]
+        except OSError as e:
+            self._failed = True
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._file.fileno(), self._good)
+                os.lseek(self._file.fileno(), self._good, os.SEEK_SET)
+            raise OSError(e.errno, f"{self.path}: cannot write results ({e.strerror or e}); "
+                                   f"the {self.count} entries before are kept") from None
+        self._good = os.lseek(self._file.fileno(), 0, os.SEEK_CUR)
 
     def add(self, entry: dict) -> None:
         if self.lines:
@@ -153,23 +174,43 @@ class ResultsWriter:
             self.unlisted_failures += 1
 
     def close(self, interrupted: str | bool = False, **extra) -> None:
-        """Finish the document (failures, counts, how the run ended) and put it in place."""
+        """Finish the document (failures, counts, how the run ended) and put it in place. After a
+        failed write (a full disk) a .json goes to `<name>.incomplete.json` instead, ended at its
+        last whole entry (with its end when there was room for it); a .jsonl keeps its whole
+        lines, and a reader sees an unfinished run when the end line did not fit."""
         if self.closed:
             return
         self.closed = True
         tail = {**extra, "failures": self.failures, "processed": self.count, "interrupted": interrupted}
         if self.unlisted_failures:
             tail["failures_not_listed"] = self.unlisted_failures
-        if self.lines:
-            self._emit(json.dumps({"end": tail}) + "\n")
-        else:
-            self._emit("\n], " + json.dumps(tail)[1:] + "\n")
-        if self.path is None:
+        try:
+            if self.lines:
+                self._emit(json.dumps({"end": tail}) + "\n")
+            else:
+                self._emit("\n], " + json.dumps(tail)[1:] + "\n")
+            if self.path is None:
+                return
+            os.fsync(self._file.fileno())
+        except OSError:
+            if self.path is not None:
+                self._abandon()
+            raise
+        if self._failed:
+            self._abandon()
             return
-        os.fsync(self._file.fileno())
         self._file.close()
         if self._partial is not None:
             os.replace(self._partial, self.path)
+
+    def _abandon(self) -> None:
+        """The document could not be finished: keep what was written under a name that says so."""
+        with contextlib.suppress(OSError):
+            self._file.close()
+        if self._partial is not None:
+            incomplete = self.path.with_name(f"{self.path.stem}.incomplete{self.path.suffix}")
+            with contextlib.suppress(OSError):
+                os.replace(self._partial, incomplete)
 
 
 def read_results(path: str | os.PathLike) -> dict:
@@ -177,7 +218,11 @@ def read_results(path: str | os.PathLike) -> dict:
     p = Path(path)
     if p.suffix.lower() != ".jsonl":
         return json.loads(p.read_text(encoding="utf-8"))
-    lines = [json.loads(line) for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
+    text = p.read_text(encoding="utf-8")
+    raw = [line for line in text.splitlines() if line.strip()]
+    if raw and not text.endswith("\n"):
+        raw.pop()                   # a torn last line (a writer killed mid-line): not a result
+    lines = [json.loads(line) for line in raw]
     if not lines or "header" not in lines[0]:
         raise ValueError(f"{p}: not a results JSON Lines file (no header line)")
     doc = dict(lines[0]["header"])
