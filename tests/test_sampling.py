@@ -68,3 +68,33 @@ def test_training_with_balance_and_a_fixed_epoch_size(tmp_path):
     assert len(rows) == 2
     with pytest.raises(ConfigError, match="train.balance"):
         config_from_dict(tiny_config(data, tmp_path / "x", balance="pitch"))
+
+
+def test_sample_weights_give_each_source_its_share():
+    from litehrnet_plus.engine.sampling import sample_weights
+    assert sample_weights([10, 30], [None, None]) is None
+    w = sample_weights([10, 30], [0.5, None])
+    assert w[:10].sum() == pytest.approx(0.5) and w[10:].sum() == pytest.approx(0.5)
+    assert np.allclose(w[:10], w[0]) and np.allclose(w[10:], w[10])
+    # no shares but balancing: one source, weights by yaw band
+    yaws = np.r_[np.zeros(30), np.full(10, 40.0)]
+    b = sample_weights([40], [None], yaws)
+    assert b[:30].sum() == pytest.approx(0.5)
+    # shares and balancing together: each source its share, balanced inside
+    both = sample_weights([20, 20], [0.25, None], np.r_[np.zeros(15), np.full(5, 20.0), np.full(20, 60.0)])
+    assert both[:20].sum() == pytest.approx(0.25) and both[:15].sum() == pytest.approx(0.125)
+    with pytest.raises(ValueError, match="add up"):
+        sample_weights([5, 5], [0.7, 0.6])
+
+
+def test_config_refuses_shares_that_do_not_add_up(tmp_path):
+    pytest.importorskip("yaml")
+    from synthetic import tiny_config
+
+    from litehrnet_plus.engine.config import config_from_dict
+    from litehrnet_plus.errors import ConfigError
+    raw = tiny_config(tmp_path, tmp_path / "run")
+    raw["data"]["share"] = 0.7
+    raw["data"]["extra"] = [{"kind": "pts", "root": str(tmp_path), "share": 0.6}]
+    with pytest.raises(ConfigError, match="shares"):
+        config_from_dict(raw)

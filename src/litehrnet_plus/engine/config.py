@@ -29,6 +29,7 @@ class DataSource:
     kind: str = "300w"                 # 300w | wflw | csv | pts
     root: str = ""                     # required
     subset: str | None = None
+    share: float | None = None         # fraction of each epoch drawn from this source (None: by its size)
 
 
 @dataclass
@@ -40,6 +41,7 @@ class DataConfig:
     extra: list[DataSource] = field(default_factory=list)   # more training sources
     num_landmarks: int = 68
     crop_scale: float = DEFAULT_CROP_SCALE   # crop side / longer side of the tight landmark box
+    share: float | None = None         # fraction of each epoch drawn from `train` (None: by its size)
 
 
 @dataclass
@@ -228,6 +230,12 @@ def _validate(cfg: TrainConfig, source: str) -> None:
     t = cfg.train
     if t.loss not in LOSSES:
         raise ConfigError(f"{source}: train.loss must be one of {LOSSES}, got {t.loss!r}")
+    shares = [cfg.data.share] + [e.share for e in cfg.data.extra]
+    given = [x for x in shares if x is not None]
+    if any(not 0 < x <= 1 for x in given) or sum(given) > 1 + 1e-9 or \
+            (len(given) == len(shares) and abs(sum(given) - 1) > 1e-9):
+        raise ConfigError(f"{source}: data shares must be in (0, 1] and add up to at most 1 (exactly 1 when every "
+                          f"source has one), got {shares}")
     if t.balance not in BALANCE_MODES:
         raise ConfigError(f"{source}: train.balance must be one of {BALANCE_MODES}, got {t.balance!r}")
     if t.epoch_size < 0:

@@ -56,3 +56,29 @@ def epoch_order(n: int, seed: int, epoch: int, size: int = 0, weights: np.ndarra
         return rng.choice(n, size=size, replace=True, p=weights)
     reps = -(-size // n)
     return np.concatenate([rng.permutation(n) for _ in range(reps)])[:size]
+
+
+def sample_weights(sizes: Sequence[int], shares: Sequence[float | None], yaws: np.ndarray | None = None
+                   ) -> np.ndarray | None:
+    """Per-face sampling weights over sources of `sizes` faces (concatenated in that order):
+    a source with a share gets that fraction of each epoch, the others split the rest in
+    proportion to their size; within a source the faces weigh alike or, given their `yaws`, by
+    yaw band (`yaw_weights`). None when every face weighs alike (the plain permutation)."""
+    if yaws is None and all(s is None for s in shares):
+        return None
+    sizes = [int(n) for n in sizes]
+    given = sum(s for s in shares if s is not None)
+    rest = sum(n for n, s in zip(sizes, shares) if s is None)
+    if given > 1.0 + 1e-9 or (rest == 0 and abs(given - 1.0) > 1e-9):
+        raise ValueError(f"data shares {list(shares)} must add up to at most 1 (exactly 1 when every source has one)")
+    out, start = [], 0
+    for n, share in zip(sizes, shares):
+        mass = share if share is not None else (1.0 - given) * n / rest
+        if yaws is None:
+            w = np.full(n, 1.0 / max(n, 1))
+        else:
+            w = yaw_weights(yaws[start:start + n]) if n else np.zeros(0)
+        out.append(w * mass)
+        start += n
+    w = np.concatenate(out)
+    return w / w.sum()

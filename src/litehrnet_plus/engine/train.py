@@ -37,7 +37,7 @@ from .config import TrainConfig
 from .dataset import LandmarkDataset
 from .evaluate import TorchPredictor
 from .losses import LossFn, activation_for, check_loss_fits, make_loss
-from .sampling import YAW_BIN_DEG, epoch_order, landmark_yaw, yaw_weights
+from .sampling import YAW_BIN_DEG, epoch_order, landmark_yaw, sample_weights
 
 LOG_FIELDS = ["epoch", "lr", "train_loss", "images_per_s", "epoch_time_s", "val_nme", "val_fr", "val_auc"]
 
@@ -86,11 +86,18 @@ class _Dist:
             dist.destroy_process_group()
 
 
-def build_datasets(cfg: TrainConfig, warn=print):
+def build_datasets(cfg: TrainConfig, warn=print, sizes: list[int] | None = None):
+    """(training samples, validation samples); `sizes`, when given, receives the number of
+    training faces each source gave (the main one, then data.extra in order)."""
     d = cfg.data
     train = load_dataset(d.kind, d.root, d.train, warn=warn)
+    counts = [len(train)]
     for src in d.extra:
-        train = train + load_dataset(src.kind, src.root, src.subset, warn=warn)
+        more = load_dataset(src.kind, src.root, src.subset, warn=warn)
+        counts.append(len(more))
+        train = train + more
+    if sizes is not None:
+        sizes[:] = counts
     val = load_dataset(d.kind, d.root, d.val, warn=warn) if d.val else []
     for name, samples in (("training", train), ("validation", val)):
         bad = [s for s in samples if s.landmarks.shape[0] != d.num_landmarks]
@@ -176,7 +183,8 @@ def train(cfg: TrainConfig, resume: bool = False, overwrite: bool = False, progr
 
         aug = cfg.augment
         scheme = scheme_for(cfg.data.num_landmarks)
-        train_samples, val_samples = build_datasets(cfg, warn=log if dd.main else (lambda *_: None))
+        source_sizes: list[int] = []
+        train_samples, val_samples = build_datasets(cfg, warn=log if dd.main else (lambda *_: None), sizes=source_sizes)
 
         torch.manual_seed(t.seed)
         model = model_of_config(cfg)
@@ -208,13 +216,14 @@ def train(cfg: TrainConfig, resume: bool = False, overwrite: bool = False, progr
         per_rank = t.batch_size // dd.world
         if per_rank < 2:
             raise ConfigError(f"batch_size {t.batch_size} is too small for {dd.world} processes")
-        weights = None
+        yaws = None
         if t.balance == "yaw":
-            yaws = [landmark_yaw(s.landmarks) for s in train_samples]
-            weights = yaw_weights(yaws)
+            yaws = np.array([landmark_yaw(s.landmarks) for s in train_samples])
             if dd.main:
                 log(f"pose balance: |yaw| bands of {YAW_BIN_DEG:g} deg hold "
                     f"{np.bincount(np.minimum(np.abs(yaws) // YAW_BIN_DEG, 90 // YAW_BIN_DEG).astype(int)).tolist()} faces")
+        shares = [cfg.data.share] + [e.share for e in cfg.data.extra]
+        weights = sample_weights(source_sizes, shares, yaws)
         epoch_size = t.epoch_size or len(ds)
         steps = epoch_size // t.batch_size
         if steps == 0:
