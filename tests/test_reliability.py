@@ -109,3 +109,58 @@ def test_a_torn_last_line_is_dropped_by_the_reader(tmp_path):
     path.write_text(whole + '{"file": "b.jpg", "fa')
     doc = read_results(path)
     assert [e["file"] for e in doc["images"]] == ["a.jpg"] and doc["interrupted"] == "unfinished"
+
+
+# ----------------------------------------------------------------------------- odd files
+def test_a_fifo_input_is_refused_at_once(tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+    fifo = tmp_path / "input.jpg"
+    os.mkfifo(fifo)
+    r = subprocess.run([sys.executable, "-m", "litehrnet_plus.cli", "predict", str(fifo)], capture_output=True,
+                       text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
+    assert r.returncode == 2 and "not a regular file" in r.stderr
+    from litehrnet_plus.data.images import read_image
+    from litehrnet_plus.errors import ImageReadError
+    with pytest.raises(ImageReadError, match="not a regular file"):
+        read_image(fifo)
+
+
+def test_results_are_not_written_through_a_dangling_link(tmp_path):
+    link = tmp_path / "r.jsonl"
+    link.symlink_to(tmp_path / "elsewhere" / "target.jsonl")
+    for extra in ([], ["--overwrite"]):
+        rc = main(["predict", str(ASTRONAUT), "--json", str(link), *extra])
+        assert rc == 2
+    assert not (tmp_path / "elsewhere").exists()
+
+
+def test_a_failed_training_start_leaves_nothing_that_blocks_the_rerun(tmp_path):
+    pytest.importorskip("torch")
+    from synthetic import make_300w, tiny_config
+
+    from litehrnet_plus.engine.config import config_from_dict
+    from litehrnet_plus.engine.train import train
+    raw = tiny_config(tmp_path / "missing", tmp_path / "run", epochs=1)
+    with pytest.raises(FileNotFoundError):
+        train(config_from_dict(raw), progress=False, log=lambda *a: None)
+    assert not (tmp_path / "run").exists() or not any((tmp_path / "run").iterdir())
+    make_300w(tmp_path / "missing", {"afw": 8, "lfpw/testset": 2})
+    train(config_from_dict(raw), progress=False, log=lambda *a: None)       # the rerun just works
+    assert (tmp_path / "run" / "last.pt").is_file()
+
+
+def test_nothing_is_recorded_under_the_home_folder(tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+    env = {k: v for k, v in os.environ.items() if k != "ORT_DISABLE_TELEMETRY"}
+    env.update(HOME=str(tmp_path), XDG_CACHE_HOME=str(tmp_path / ".cache"), PYTHONPATH=str(ROOT / "src"))
+    r = subprocess.run([sys.executable, "-c", "import litehrnet_plus, onnxruntime; from litehrnet_plus import "
+                        f"FaceLandmarker; FaceLandmarker('litehrnet_plus_tiny.300w').detect({str(ASTRONAUT)!r})"],
+                       capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == 0, r.stderr[-1000:]
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []

@@ -15,6 +15,9 @@ __version__ = "0.1.0"
 # here, before any module of the package imports cv2 (data/images.py says why this size).
 MAX_IMAGE_PIXELS = 200_000_000
 _os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(MAX_IMAGE_PIXELS))
+# ONNX Runtime writes a device id and a telemetry events database under ~/.cache when it loads,
+# unless told not to before it loads: a face tool records nothing about its users.
+_os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
 __all__ = ["FaceLandmarker", "DriverMonitor", "MonitorConfig", "create_model", "list_models", "__version__"]
 

@@ -14,6 +14,10 @@ class OutputExistsError(FileExistsError):
 def check_writable(path: str | os.PathLike, overwrite: bool) -> Path:
     """Refuse to replace an existing output unless `overwrite`; make the parent folder."""
     path = Path(path)
+    if path.is_symlink() and not path.exists():
+        # writing through a dangling link would create a file wherever it points
+        raise OutputExistsError(f"{path}: is a link to {os.readlink(path)}, which does not exist; "
+                                "remove the link or choose another output")
     if path.exists() and not overwrite:
         raise OutputExistsError(f"{path}: output exists; pass --overwrite (overwrite=True) to replace it")
     try:

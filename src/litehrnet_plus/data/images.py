@@ -62,6 +62,9 @@ def read_image(path: str | os.PathLike, orient: bool = True) -> np.ndarray:
         raise ImageReadError(f"{p}: no such file")
     if p.is_dir():
         raise ImageReadError(f"{p}: is a folder, not an image")
+    if not p.is_file():
+        # a FIFO, a device or a socket: reading it could block for ever
+        raise ImageReadError(f"{p}: not a regular file (a pipe, device or socket); give an image file")
     try:
         data = np.fromfile(p, dtype=np.uint8)
     except OSError as e:

@@ -5,6 +5,8 @@ only, so a checkpoint from elsewhere cannot run code when it is loaded."""
 from __future__ import annotations
 
 import io
+import pickle
+import re
 from pathlib import Path
 
 import numpy as np
@@ -37,10 +39,14 @@ def load_checkpoint(path: str | Path) -> dict:
     try:
         state = torch.load(p, map_location="cpu", weights_only=True)
     except Exception as e:  # torch raises many types for a corrupt/foreign file
+        # PyTorch's own message goes on to suggest weights_only=False: never for a file from elsewhere
+        found = re.search(r"(GLOBAL|Unsupported global:?) ([\w.]+)", str(e))
+        if isinstance(e, pickle.UnpicklingError) and found:
+            raise CheckpointError(f"{p}: holds Python objects other than tensors, numbers and text (it asks for "
+                                  f"{found.group(2)}); they are not loaded, since unpickling them could run code") from None
         first = str(e).strip().splitlines()[0] if str(e).strip() else ""
-        raise CheckpointError(f"{p}: not a readable PyTorch checkpoint, or one holding objects other than "
-                              f"tensors, numbers and text, which are not unpickled for safety "
-                              f"({type(e).__name__}: {first[:300]})") from None
+        first = first.split(" In PyTorch 2.6")[0]
+        raise CheckpointError(f"{p}: not a readable PyTorch checkpoint ({type(e).__name__}: {first[:200]})") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise CheckpointError(f"{p}: not a litehrnet-plus checkpoint (missing format {FORMAT!r})")
     for key in ("model_config", "model"):

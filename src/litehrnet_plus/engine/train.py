@@ -177,14 +177,17 @@ def train(cfg: TrainConfig, resume: bool = False, overwrite: bool = False, progr
     try:
         last = out / "last.pt"
         if dd.main:
+            _check_out(out, resume, overwrite)      # refuse a used folder before reading any data
+        # the data before anything is written: a failed start leaves nothing that blocks the rerun
+        source_sizes: list[int] = []
+        train_samples, val_samples = build_datasets(cfg, warn=log if dd.main else (lambda *_: None), sizes=source_sizes)
+        if dd.main:
             _prepare_out(out, last, resume, overwrite)
             save_config(cfg, out / "config.yaml")
         dd.barrier()
 
         aug = cfg.augment
         scheme = scheme_for(cfg.data.num_landmarks)
-        source_sizes: list[int] = []
-        train_samples, val_samples = build_datasets(cfg, warn=log if dd.main else (lambda *_: None), sizes=source_sizes)
 
         torch.manual_seed(t.seed)
         model = model_of_config(cfg)
@@ -301,10 +304,14 @@ def _state(cfg: TrainConfig, model: nn.Module, codec: Codec, scheme: str, epoch:
                               "extra": [asdict(e) for e in cfg.data.extra]}}
 
 
-def _prepare_out(out: Path, last: Path, resume: bool, overwrite: bool) -> None:
+def _check_out(out: Path, resume: bool, overwrite: bool) -> None:
     if out.exists() and any(out.iterdir()) and not resume and not overwrite:
         raise FileExistsError(f"{out}: output folder is not empty; pass --resume to continue that run "
                               "or --overwrite to start again")
+
+
+def _prepare_out(out: Path, last: Path, resume: bool, overwrite: bool) -> None:
+    _check_out(out, resume, overwrite)
     if not resume and overwrite:
         for name in ("last.pt", "best.pt", "log.csv"):
             (out / name).unlink(missing_ok=True)

@@ -159,6 +159,10 @@ def input_kind(text: str) -> str:
     p = Path(text)
     if p.is_dir():
         return "folder"
+    if p.exists() and not p.is_file():
+        # a FIFO or a device would block the run (and a blocked read ignores SIGTERM)
+        raise UserError(f"{p}: not a regular file (a pipe, device or socket); give an image, a folder, a video "
+                        "file or a webcam index")
     if p.suffix.lower() in VIDEO_EXTENSIONS:
         return "video"
     return "image"
@@ -185,6 +189,10 @@ def _encode(path: Path, image: np.ndarray) -> bytes:
 
 def _refuse_existing(paths: list[Path], overwrite: bool) -> None:
     """Check every planned output before any work, so a run never stops half-way on one."""
+    dangling = [p for p in paths if p.is_symlink() and not p.exists()]
+    if dangling:
+        raise OutputExistsError(f"{dangling[0]}: is a link to {os.readlink(dangling[0])}, which does not exist; "
+                                "remove the link or choose another output")
     if overwrite:
         return
     existing = [p for p in paths if p.exists()]
