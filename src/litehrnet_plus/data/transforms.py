@@ -86,13 +86,45 @@ def warp(image: np.ndarray, m: np.ndarray, output_size: int) -> np.ndarray:
     src = image
     if zoom < 0.5:
         # shrink the source first so bilinear sampling does not alias (never below 1 pixel, so
-        # a box far larger than the image still gives a crop rather than an OpenCV error)
+        # a box far larger than the image still gives a crop rather than an OpenCV error). Only
+        # the crop's own region is shrunk, cut on the shrink's block grid, so every block, and
+        # so every crop pixel, is the one a shrink of the whole frame would give.
         factor = min(int(np.floor(1 / zoom)), min(image.shape[:2]))
-        src = cv2.resize(image, None, fx=1 / factor, fy=1 / factor, interpolation=cv2.INTER_AREA)
+        h, w = image.shape[:2]
+        x0, y0, x1, y1 = _footprint(image.shape, m, output_size, factor)
+        if (x1 - x0) % factor or (y1 - y0) % factor:
+            # the region ends on the frame's edge inside a block: OpenCV rounds that partial block
+            # differently for a cut than for the whole frame, so shrink the whole frame
+            x0, y0, x1, y1 = 0, 0, w, h
+        region = cv2.resize(image[y0:y1, x0:x1], None, fx=1 / factor, fy=1 / factor, interpolation=cv2.INTER_AREA)
+        if (x0, y0, x1, y1) == (0, 0, w, h):
+            src = region
+        else:
+            # placed in a frame of the whole shrunk size (zero pages, never touched outside the
+            # region): the sampling then runs with the very same matrix, so it rounds the same way
+            src = np.zeros((int(np.rint(h / factor)), int(np.rint(w / factor)), *image.shape[2:]), dtype=image.dtype)
+            ys, xs = y0 // factor, x0 // factor
+            src[ys:ys + region.shape[0], xs:xs + region.shape[1]] = region[:src.shape[0] - ys, :src.shape[1] - xs]
         up = np.array([[factor, 0, (factor - 1) / 2], [0, factor, (factor - 1) / 2]], dtype=np.float64)
         m = m @ np.vstack([up, [0, 0, 1]])
     return cv2.warpAffine(src, m, (output_size, output_size), flags=cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+
+
+def _footprint(shape: tuple[int, ...], m: np.ndarray, output_size: int, factor: int) -> tuple[int, int, int, int]:
+    """The image region (x0, y0, x1, y1) a crop samples, with a margin of two blocks for the
+    bilinear taps, on multiples of `factor` (or the image's edge)."""
+    h, w = shape[:2]
+    inv = cv2.invertAffineTransform(m)
+    corners = np.array([[-1, -1], [output_size, -1], [-1, output_size], [output_size, output_size]], dtype=np.float64)
+    pts = corners @ inv[:, :2].T + inv[:, 2]
+    lo = np.floor(pts.min(axis=0)) - 2 * factor
+    hi = np.ceil(pts.max(axis=0)) + 2 * factor
+    x0, y0 = (int(max(0, v) // factor * factor) for v in lo)
+    x1, y1 = (int(min(size, -(-int(v) // factor) * factor)) for v, size in zip(hi, (w, h)))
+    if x1 <= x0 or y1 <= y0:             # the crop lies outside the image: any block row will do
+        return 0, 0, min(w, factor), min(h, factor)
+    return x0, y0, x1, y1
 
 
 @dataclass(frozen=True)
