@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from conftest import DATA
+from litehrnet_plus.hub import available as shipped_tags
 from litehrnet_plus.errors import ConfigError
 from litehrnet_plus.inference.results import Face, read_results, validate
 from litehrnet_plus.monitor import DriverMonitor, MonitorConfig
@@ -360,20 +361,28 @@ def test_stopping_a_monitor_run_keeps_its_frames_and_events(tmp_path):
     assert count == n
 
 
-@pytest.mark.realdata
-def test_monitor_on_a_video_of_real_faces(tmp_path):
+@pytest.fixture(scope="module")
+def driver_video(tmp_path_factory):
+    """The scripted driver video of real held-out photos (tools/make_driver_video.py)."""
     if not (SHARED / "300w").is_dir() or not (SHARED / "wflw-partial").is_dir():
         pytest.skip(f"{SHARED} is absent")
-    video = tmp_path / "driver.mp4"
+    video = tmp_path_factory.mktemp("driver") / "driver.mp4"
     r = subprocess.run([sys.executable, str(ROOT / "tools" / "make_driver_video.py"), str(video), "--data", str(SHARED)],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
-    r = _cli("monitor", str(video), "--model", SHIPPED, "--json", str(tmp_path / "res.json"), cwd=tmp_path)
+    return video
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("model", shipped_tags())
+def test_monitor_on_a_video_of_real_faces(tmp_path, driver_video, model):
+    r = _cli("monitor", str(driver_video), "--model", model, "--json", str(tmp_path / "res.json"), cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-2000:]
     doc = read_results(tmp_path / "res.json")
-    script = json.loads((tmp_path / "driver.script.json").read_text())
+    script = json.loads(driver_video.with_name("driver.script.json").read_text())
     # each scripted stretch gives its event, to within a few frames
-    expected = {"shut": ("blink", "microsleep"), "yawn": ("yawn",), "turned": ("distraction",)}
+    expected = {"shut": ("blink", "microsleep"), "yawn": ("yawn",), "turned": ("distraction",),
+                "turned other way": ("distraction",)}
     for seg in script["segments"]:
         if seg["state"] not in expected:
             continue
@@ -382,3 +391,4 @@ def test_monitor_on_a_video_of_real_faces(tmp_path):
         assert len(hits) == 1, (seg, doc["events"])
     kinds = [e["kind"] for e in doc["events"]]
     assert kinds.count("blink") == 1 and kinds.count("microsleep") == 1
+    assert kinds.count("distraction") == 2          # the scripted turns, and no other

@@ -3,7 +3,8 @@ wflw-partial, never used in training) chosen by their ground truth, placed at th
 of a 640x480 frame and held for scripted stretches, with sensor noise and a slight sway:
 
     looking ahead (3 s) | eyes shut 0.2 s (a blink) | ahead | mouth wide open 2.5 s (a yawn) |
-    ahead | eyes shut 1.6 s (a microsleep) | ahead | head turned 3 s (distraction) | ahead
+    ahead | eyes shut 1.6 s (a microsleep) | ahead | head turned one way 3 s (distraction) |
+    ahead | head turned the other way 3 s (distraction) | ahead
 
     python tools/make_driver_video.py out/driver.mp4      # also writes out/driver.script.json
 
@@ -25,6 +26,7 @@ sys.path.insert(0, str(ROOT / "src"))
 from litehrnet_plus.data.formats import load_300w, load_wflw  # noqa: E402
 from litehrnet_plus.data.images import read_image  # noqa: E402
 from litehrnet_plus.fileio import atomic_write_json  # noqa: E402
+from litehrnet_plus.inference.detector import get_detector  # noqa: E402
 from litehrnet_plus.monitor.eyes import eye_aspect_ratio  # noqa: E402
 from litehrnet_plus.monitor.headpose import camera_matrix, solve_head_pose  # noqa: E402
 from litehrnet_plus.monitor.mouth import mouth_aspect_ratio  # noqa: E402
@@ -34,7 +36,7 @@ SIZE = (640, 480)
 FPS = 30.0
 # (state, seconds)
 SCRIPT = (("ahead", 3.0), ("shut", 0.2), ("ahead", 2.0), ("yawn", 2.5), ("ahead", 2.0), ("shut", 1.6),
-          ("ahead", 2.0), ("turned", 3.0), ("ahead", 2.0))
+          ("ahead", 2.0), ("turned", 3.0), ("ahead", 2.0), ("turned other way", 3.0), ("ahead", 2.0))
 
 
 def candidates(data: Path) -> list[tuple[Path, np.ndarray]]:
@@ -44,23 +46,44 @@ def candidates(data: Path) -> list[tuple[Path, np.ndarray]]:
     return out
 
 
-def describe(path: Path, pts: np.ndarray) -> dict:
+def describe(path: Path, pts: np.ndarray, others: list[np.ndarray]) -> dict:
     h, w = read_image(path, orient=False).shape[:2]
     pose = solve_head_pose(pts, camera_matrix(w, h))
     ear = eye_aspect_ratio(pts)
     return {"yaw": pose.yaw, "pitch": pose.pitch, "ear": min(ear.values()), "ear_max": max(ear.values()),
-            "mar": mouth_aspect_ratio(pts), "height": float(np.ptp(pts[:, 1]))}
+            "mar": mouth_aspect_ratio(pts), "height": float(np.ptp(pts[:, 1])),
+            "alone": float(not any(_in_frame(placement(pts), o) for o in others))}
+
+
+def _in_frame(m: np.ndarray, other: np.ndarray) -> bool:
+    """Whether another annotated face of the photo shows in the frame (a cabin camera sees one driver)."""
+    c = other.mean(axis=0) @ m[:, :2].T + m[:, 2]
+    return bool(-0.1 * SIZE[0] <= c[0] <= 1.1 * SIZE[0] and -0.1 * SIZE[1] <= c[1] <= 1.1 * SIZE[1])
+
+
+def others_in_photo(faces: list[tuple[Path, np.ndarray]]) -> list[list[np.ndarray]]:
+    by_image: dict[Path, list[np.ndarray]] = {}
+    for path, pts in faces:
+        by_image.setdefault(path, []).append(pts)
+    return [[o for o in by_image[path] if o is not pts] for path, pts in faces]
 
 
 def pick(pool: list[tuple[Path, np.ndarray, dict]], state: str) -> tuple[Path, np.ndarray, dict]:
     tests = {"ahead": lambda d: abs(d["yaw"]) < 10 and abs(d["pitch"]) < 12 and d["ear"] > 0.28 and d["mar"] < 0.05,
              "shut": lambda d: d["ear_max"] <= 0.1 and abs(d["yaw"]) < 25 and d["mar"] < 0.2,
              "yawn": lambda d: d["mar"] >= 0.6 and d["ear"] >= 0.12 and abs(d["yaw"]) < 20,
-             "turned": lambda d: 45 <= abs(d["yaw"]) <= 75 and d["ear"] > 0.15}
-    found = [c for c in pool if tests[state](c[2]) and c[2]["height"] >= 80]
-    if not found:
-        raise SystemExit(f"no photo shows {state!r}")
-    return max(found, key=lambda c: c[2]["height"])       # the largest face: the sharpest
+             # a head turned sideways (not also bowed: that would script a second kind of distraction),
+             # to the image's right (yaw < 0), then to its left
+             "turned": lambda d: -75 <= d["yaw"] <= -45 and abs(d["pitch"]) < 15 and d["ear"] > 0.15,
+             "turned other way": lambda d: 45 <= d["yaw"] <= 75 and abs(d["pitch"]) < 15 and d["ear"] > 0.15}
+    found = [c for c in pool if tests[state](c[2]) and c[2]["height"] >= 80 and c[2]["alone"]]
+    # the largest face (the sharpest) whose frame shows no other face: a cabin camera sees one
+    # driver (faces the dataset did not annotate are found by the detector)
+    for c in sorted(found, key=lambda c: -c[2]["height"]):
+        frame = cv2.warpAffine(read_image(c[0], orient=False), placement(c[1]), SIZE)
+        if len(get_detector("auto")(frame)[0]) == 1:
+            return c
+    raise SystemExit(f"no photo shows {state!r} alone")
 
 
 def placement(pts: np.ndarray) -> np.ndarray:
@@ -82,8 +105,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {args.data}: no {' or '.join(missing)} there; pass --data DIR, the folder that holds "
               "300-W (300w/lfpw/testset) and WFLW (wflw-partial/)", file=sys.stderr)
         return 2
-    pool = [(p, pts, describe(p, pts)) for p, pts in candidates(args.data)]
-    chosen = {state: pick(pool, state) for state in ("ahead", "shut", "yawn", "turned")}
+    faces = candidates(args.data)
+    pool = [(p, pts, describe(p, pts, others)) for (p, pts), others in zip(faces, others_in_photo(faces))]
+    chosen = {state: pick(pool, state) for state in dict(SCRIPT)}
     rng = np.random.default_rng(0)
     frames, segments = [], []
     for state, seconds in SCRIPT:

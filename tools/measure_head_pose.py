@@ -38,7 +38,7 @@ from litehrnet_plus.monitor.headpose import (SOLVE_POINTS, angles_from_rotation,
                                              rotation_from_angles, similarity_align, solve_head_pose)
 
 BINS = ((0, 30), (30, 60), (60, 90))
-SUBSETS = {"all 68 (the default)": SOLVE_POINTS, "inner face (17-67)": tuple(range(17, 68))}
+SUBSETS = {"all 68": tuple(range(68)), "inner face (17-67, the default)": SOLVE_POINTS}
 
 
 def angle_errors(pred: np.ndarray, truth: np.ndarray) -> np.ndarray:

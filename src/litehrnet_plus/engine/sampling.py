@@ -3,9 +3,8 @@ head yaw is seen about equally often (pose-based data balancing, Feng et al., Wi
 2018: 300-W's training faces are mostly within +-30 degrees, and a model trained on them pulls
 turned faces towards the frontal mean shape).
 
-Each face's yaw is solved from its own landmarks (inner points: the jaw slides over the cheek
-as the head turns, and a solve that includes it reads turned faces as less turned), so
-balancing works on any dataset with 68 or 98 points, profiled or not.
+Each face's yaw is solved from its own landmarks (the head-pose solver's points: the inner face),
+so balancing works on any dataset with 68 or 98 points, profiled or not.
 """
 from __future__ import annotations
 
@@ -21,7 +20,6 @@ YAW_BIN_DEG = 15.0
 # a band holding very few faces is not repeated without end: at most this many times the
 # weight of a face in the fullest band
 MAX_WEIGHT_RATIO = 10.0
-INNER_POINTS = tuple(range(17, 68))
 
 
 def landmark_yaw(landmarks: np.ndarray) -> float:
@@ -33,7 +31,7 @@ def landmark_yaw(landmarks: np.ndarray) -> float:
     size = float(np.ptp(pts68, axis=0).max()) or 1.0
     cam = camera_matrix(1, 1, focal=50.0 * size)
     cam[:2, 2] = centre
-    return float(solve_head_pose(pts68, cam, use=INNER_POINTS).yaw)
+    return float(solve_head_pose(pts68, cam).yaw)
 
 
 def yaw_weights(yaws: Sequence[float], bin_deg: float = YAW_BIN_DEG,
