@@ -73,7 +73,9 @@ def test_demo_runs_on_the_base_install(base_venv, tmp_path):
              cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]
     doc = json.loads((out / "astronaut.json").read_text())
-    assert len(doc["images"][0]["faces"]) >= 1, doc["detector"]
+    # one person, one face, whatever the detector: the quality floor drops the mission patch that
+    # dlib's HOG detector takes for a second face
+    assert len(doc["images"][0]["faces"]) == 1, (doc["detector"], doc["images"][0]["faces"])
     assert (out / "astronaut.jpg").is_file()
     assert doc["detector"] in ("yuface", "dlib")
     # the training configs travel with the package

@@ -83,3 +83,32 @@ def test_a_turned_copy_must_give_a_fit_of_quality(lm):
     assert lm._trusted(replace(sure, quality=None))
     weak = replace(face, roll=0.0, quality=None, landmark_scores=np.full_like(face.landmark_scores, 0.1))
     assert not lm._trusted(weak)
+
+
+def test_detect_drops_what_is_no_face_by_default_and_min_quality_0_shows_all(monkeypatch):
+    import cv2
+    import numpy as np
+
+    from litehrnet_plus.inference import landmarker as lmod
+    from litehrnet_plus.inference.landmarker import FaceLandmarker
+
+    # a frame with the astronaut and, beside her, a detection the detector is made to report on
+    # a patch of cloth: the quality floor keeps her and drops the patch
+    photo = cv2.imread(str(ASTRONAUT))
+    h, w = photo.shape[:2]
+
+    def detector(image):
+        boxes = np.array([[0.3 * w, 0.12 * h, 0.62 * w, 0.5 * h], [0.05 * w, 0.7 * h, 0.25 * w, 0.9 * h]], np.float32)
+        return boxes, np.array([0.9, 0.6], np.float32)
+    lm = FaceLandmarker("litehrnet_plus_tiny.300w", detector=detector, orientations="upright")
+    everything = lm.detect(photo, min_quality=0)
+    assert len(everything) == 2
+    floor = lm.default_min_quality
+    assert 0 < floor < 0.5                                # measured, installed (tools/measure_quality_floor.py)
+    kept = lm.detect(photo)
+    assert [f.quality >= floor for f in everything].count(True) == len(kept) == 1
+    # a model without a quality fit keeps every detection by default, and says so when asked for a floor
+    monkeypatch.setattr(lm, "_quality", None)
+    assert lm.default_min_quality == 0.0 and len(lm.detect(photo)) == 2
+    with pytest.raises(Exception, match="no quality calibration"):
+        lm.detect(photo, min_quality=0.2)

@@ -1,7 +1,7 @@
 """Put generated tables between their markers in the docs that show them:
 
 - docs/comparison_table.md (tools/compare_table.py) between `<!-- comparison table -->` and
-  `<!-- /comparison table -->` of the README and docs/comparators.md;
+  `<!-- /comparison table -->` of docs/paper.md and docs/comparators.md;
 - docs/latency_variants.md (tools/latency_study.py) between `<!-- latency variants -->` and
   `<!-- /latency variants -->` of docs/speed.md.
 
@@ -15,7 +15,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 # generated table -> (marker name, files that show it)
-TABLES = {"docs/comparison_table.md": ("comparison table", ("README.md", "docs/comparators.md")),
+TABLES = {"docs/comparison_table.md": ("comparison table", ("docs/paper.md", "docs/comparators.md")),
           "docs/latency_variants.md": ("latency variants", ("docs/speed.md",))}
 
 

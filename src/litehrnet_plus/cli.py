@@ -453,10 +453,11 @@ def build_parser() -> argparse.ArgumentParser:
                     help="average with the prediction on the mirrored face (~2x the model time)")
     pr.add_argument("--min-quality", type=float, default=None, metavar="Q",
                     help="photos: drop faces whose quality (the probability that the fit's NME is below 0.10) "
-                         "is below Q")
+                         "is below Q (default: the measured floor that drops what is almost surely no face; "
+                         "0 keeps every detection)")
     pr.add_argument("--min-face", type=float, default=None, metavar="PX",
                     help="also find faces as small as PX pixels in large photos (the detector runs on tiles "
-                         "too; README: the cost)")
+                         "too; docs/angles_and_quality.md: the cost)")
     pr.add_argument("--orientations", choices=("all", "auto", "upright"), default="all",
                     help="photos: also look for faces in the image turned by 90/180/270 degrees (all, default), "
                          "only when nothing is found upright (auto), or never (upright, fastest)")
@@ -477,7 +478,7 @@ def build_parser() -> argparse.ArgumentParser:
     mo.add_argument("--forward", type=float, nargs=2, metavar=("YAW", "PITCH"), default=None,
                     help="the head pose of looking straight ahead (default: learnt over the first seconds)")
     mo.add_argument("--set", type=_setting, action="append", metavar="NAME=VALUE",
-                    help="change a threshold, e.g. --set microsleep_s=1.5 (README: the settings)")
+                    help="change a threshold, e.g. --set microsleep_s=1.5 (docs/driver_monitoring.md: the settings)")
     mo.add_argument("--no-eye-model", action="store_true",
                     help="eye state from the eye aspect ratio alone, without the eye-state classifier")
     mo.set_defaults(func=cmd_monitor)

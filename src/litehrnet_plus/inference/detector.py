@@ -220,7 +220,7 @@ class Tiled:
     of that pass, this runs the detector on overlapping tiles of the photo resized so that a face
     of `min_face` pixels (its landmark box side) becomes `detector_min` pixels, the smallest the
     detector finds reliably, and merges the detections (non-maximum suppression). It adds work
-    only where the plain pass cannot reach `min_face`; README "Small faces" has the cost."""
+    only where the plain pass cannot reach `min_face`; docs/angles_and_quality.md has the cost."""
 
     def __init__(self, detector: Callable[[np.ndarray], Detections], min_face: float,
                  detector_min: float, tile: int = 960, overlap: float = 0.25, name: str | None = None) -> None:

@@ -127,9 +127,11 @@ class FaceLandmarker:
         copies turned by 90, 180 and 270 degrees (a photo held sideways or upside down),
         keeping one detection per face, the one the landmark model is surest of (its quality);
         "upright" only on the image as it is (about a third of the time); "auto" looks at the
-        turned copies only when the upright pass finds no face the model trusts (README: the
+        turned copies only when the upright pass finds no face the model trusts (docs/angles_and_quality.md: the
         figures of each). Each face's crop is turned upright by its roll (the detector's eye keypoints,
-        then the eye line of a first fit). min_quality: drop faces whose quality is lower."""
+        then the eye line of a first fit). min_quality: drop faces whose quality is lower (default:
+        the measured floor `default_min_quality`, which drops what is almost surely no face; 0
+        keeps every detection)."""
         max_faces = check_max_faces(max_faces)
         orientations = self.orientations if orientations is None else orientations
         if orientations not in ORIENTATIONS:
@@ -145,12 +147,22 @@ class FaceLandmarker:
                 merged = self._one_per_face(faces + self._detect_turned(img, (90, 180, 270)))
                 faces = [(f, 0) for f in merged if self._trusted(f)] or faces
             faces = [f for f, _ in faces]
-        if min_quality is not None:
-            if self._quality is None:
-                raise ConfigError(f"min_quality: model {self.model.tag!r} has no quality calibration "
-                                  "(tools/calibrate_quality.py --install)")
+        if min_quality is None:
+            min_quality = self.default_min_quality
+        elif self._quality is None and min_quality > 0:
+            raise ConfigError(f"min_quality: model {self.model.tag!r} has no quality calibration "
+                              "(tools/calibrate_quality.py --install)")
+        if min_quality:
             faces = [f for f in faces if f.quality >= min_quality]
         return faces[:max_faces]
+
+    @property
+    def default_min_quality(self) -> float:
+        """The quality below which a detection is almost surely no face (a patch, a hand, a
+        torso), measured by tools/measure_quality_floor.py; 0 for a model without a quality fit."""
+        if self._quality is None:
+            return 0.0
+        return float(calibration().get("quality_floor", {}).get("floor", 0.0))
 
     def _surety(self, face: Face) -> float:
         """How sure the model is of a fit: its quality (peaks and shape), or without a quality

@@ -212,7 +212,8 @@ def _header(lm: FaceLandmarker, opts: Options, **body) -> dict:
     return document(lm.model.tag, lm.detector_name, lm.num_landmarks, lm.model.scheme.name, version=__version__,
                     options={"flip_test": lm.model.flip_test, "max_faces": opts.max_faces,
                              "threads": lm.model.threads, "orientations": lm.orientations,
-                             "min_quality": opts.min_quality, "min_face": lm.min_face, "backend": lm.backend},
+                             "min_quality": lm.default_min_quality if opts.min_quality is None else opts.min_quality,
+                             "min_face": lm.min_face, "backend": lm.backend},
                     **body)
 
 

@@ -23,7 +23,7 @@ from ..schemes import LandmarkScheme, get_scheme, scheme_for
 
 # ONNX Runtime threads when none are asked for. One face is a few hundred tiny kernels: a second
 # thread barely helps on an idle machine and, spin-waiting, collapses when another process
-# competes for the cores (README "Speed", `tools/measure_threads.py`).
+# competes for the cores (docs/speed.md, `tools/measure_threads.py`).
 DEFAULT_THREADS = 1
 
 

@@ -1,4 +1,4 @@
-"""Every threshold of the driver monitor, in one place (README "Driver monitoring" says where
+"""Every threshold of the driver monitor, in one place (docs/driver_monitoring.md says where
 each default comes from: measured here, or a convention of driver-drowsiness work)."""
 from __future__ import annotations
 
