@@ -2,10 +2,11 @@
 functions included), so a new dependency across the boundary fails here, not on a user's
 base install:
 
-- torch-free: inference/, evaluation/, data/, monitor/ and the top-level modules below never import
-  torch, engine/ or models/ (models are PyTorch modules);
+- torch-free: inference/, evaluation/, data/, monitor/, profiling/ and the top-level modules below
+  never import torch, engine/ or models/ (models are PyTorch modules);
 - layers: data/, codec, schemes, card never import inference/, evaluation/ or cli; evaluation/
-  never imports inference/; schemes imports only errors, and errors nothing of the package.
+  never imports inference/; inference/ and monitor/ never import profiling/; schemes imports only
+  errors, and errors nothing of the package.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 
 PKG = Path(__file__).resolve().parents[1] / "src" / "litehrnet_plus"
-TORCH_FREE_PACKAGES = ("inference", "evaluation", "data", "monitor")
+TORCH_FREE_PACKAGES = ("inference", "evaluation", "data", "monitor", "profiling")
 # the package root is left out: its lazy `create_model` attribute is the documented way into
 # models/ (timm's API) and imports nothing until it is used
 TORCH_FREE_MODULES = ("codec", "codecs", "schemes", "card", "resolve", "hub", "fileio", "errors", "extras")
@@ -27,7 +28,10 @@ LOWER_LAYERS = {"data": ("litehrnet_plus.inference", "litehrnet_plus.evaluation"
                            "litehrnet_plus.data"),
                 "card": ("litehrnet_plus.inference", "litehrnet_plus.evaluation", "litehrnet_plus.cli",
                          "litehrnet_plus.data"),
-                "evaluation": ("litehrnet_plus.inference", "litehrnet_plus.cli")}
+                "evaluation": ("litehrnet_plus.inference", "litehrnet_plus.cli"),
+                # the runtime never needs the training-data tools
+                "inference": ("litehrnet_plus.profiling",),
+                "monitor": ("litehrnet_plus.profiling",)}
 
 
 def module_name(path: Path) -> str:
