@@ -164,3 +164,37 @@ def test_nothing_is_recorded_under_the_home_folder(tmp_path):
                        capture_output=True, text=True, timeout=120, env=env)
     assert r.returncode == 0, r.stderr[-1000:]
     assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+
+
+# ----------------------------------------------------------------------------- evaluate
+def test_evaluate_goes_on_past_bad_annotations_and_reports_each(tmp_path, capsys):
+    from synthetic import make_face
+
+    from litehrnet_plus.data.formats import write_pts
+    rng = np.random.default_rng(0)
+    data = tmp_path / "faces"
+    data.mkdir()
+    for i in range(4):
+        img, pts = make_face(rng)
+        cv2.imwrite(str(data / f"good_{i}.png"), img)
+        write_pts(data / f"good_{i}.pts", pts)
+    img, pts = make_face(rng)
+    cv2.imwrite(str(data / "a_67.png"), img)                 # sorts first, one point short
+    write_pts(data / "a_67.pts", pts[:67])
+    cv2.imwrite(str(data / "far.png"), img)                  # a million pixels outside the image
+    write_pts(data / "far.pts", pts + 1e6)
+    cv2.imwrite(str(data / "nan.png"), img)
+    (data / "nan.pts").write_text("version: 1\nn_points: 68\n{\n" + "nan 1\n" * 68 + "}\n")
+    (data / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    write_pts(data / "corrupt.pts", pts)
+    rc = main(["evaluate", "--model", "litehrnet_plus_tiny.300w", "--dataset", "pts", "--root", str(data),
+               "--json", str(tmp_path / "r.json")])
+    err = capsys.readouterr().err
+    assert rc == 1
+    doc = json.loads((tmp_path / "r.json").read_text())
+    assert doc["all"]["faces"] == 4                          # the good ones are evaluated
+    assert "4 faces left out" in err
+    assert "a_67.pts: 67 points, expected 68" in err         # the bad file is blamed, not the next one
+    assert "far.pts" in err and "outside" in err
+    assert "nan.pts:4: " in err or "nan.pts" in err and "NaN" in err
+    assert "corrupt.png" in err

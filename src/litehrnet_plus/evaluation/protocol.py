@@ -14,8 +14,9 @@ from typing import Protocol
 import numpy as np
 from tqdm import tqdm
 
-from ..data.formats import FaceSample
+from ..data.formats import FaceSample, check_sample
 from ..data.images import read_image
+from ..errors import AnnotationError, ImageReadError
 from ..data.transforms import DEFAULT_CROP_SCALE, crop_faces, crop_matrix, transform_points, uncrop_points
 from ..schemes import LandmarkScheme
 from .metrics import normalising_distance, per_face_nme, summarise
@@ -47,6 +48,21 @@ class EvaluationReport:
             out["attributes"] = self.attributes
         out["per_face"] = [{"image": i, "nme": float(e)} for i, e in zip(self.images, self.nme)]
         return out
+
+
+def usable_samples(samples: list[FaceSample]) -> tuple[list[FaceSample], list[str]]:
+    """The samples whose image reads and whose points lie with it, and a message per other one
+    (each names the file, and the line where there is one)."""
+    good, problems = [], []
+    for s in samples:
+        try:
+            image = read_image(s.image_path, orient=False)
+            check_sample(s, image.shape)
+        except (ImageReadError, AnnotationError) as e:
+            problems.append(str(e))
+            continue
+        good.append(s)
+    return good, problems
 
 
 def predict_samples(predictor: Predictor, samples: list[FaceSample], input_size: int,

@@ -1,6 +1,8 @@
 """Turn a dataset's faces in 3D and write them as an ordinary dataset (300-W layout).
 
-    OUT/<the face's folder>/<name>_y+40.jpg, .pts     one turned view (target yaw 40, the face's side)
+    OUT/<the face's folder>/<name>_y+40.jpg, .pts     one turned view: target |yaw| 40 degrees, towards
+                                                      the side the face faces (the signed yaw is in
+                                                      the manifest)
     OUT/manifest.csv                                  every view: source face, yaws and pitches
     OUT/left_out.csv                                  faces not profiled, and why
     OUT/profile.json                                  the settings and the counts
@@ -58,6 +60,7 @@ class ProfileSettings:
 
 
 def view_name(stem: str, target: float) -> str:
+    """`<stem>_y+40`: the view's target |yaw| (the sign is always +; the manifest has the signed yaw)."""
     return f"{stem}_y{int(round(target)):+03d}"
 
 
