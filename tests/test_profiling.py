@@ -45,14 +45,23 @@ def test_face_angles_read_the_turn():
         assert abs(y - yaw) < 1e-6 and abs(p - pitch) < 1e-6 and abs(r) < 1e-6
 
 
-def test_unturned_view_is_the_photo_and_its_annotation():
-    fit, pts = synthetic_fit(20.0)
+def turn_synthetic(start: float, yaw: float, pitch: float = 0.0):
+    """The synthetic face at yaw `start`, turned by (yaw, pitch): (fit, mesh, rig, drawn image,
+    triangle ids, landmarks, jaw vertices)."""
+    fit, pts = synthetic_fit(start)
     image = texture()
     mesh = build_image_mesh(fit, image.shape[:2])
     rig = rig_landmarks(fit, mesh, pts)
-    same = mesh.turned(0.0, 0.0)
-    out, _ = warp(image, mesh, same)
-    points, _ = turned_landmarks(fit, mesh, rig, same, 0.0, 0.0)
+    turned = mesh.turned(yaw, pitch)
+    out, ids = warp(image, mesh, turned)
+    points, marched = turned_landmarks(fit, mesh, rig, turned, yaw, pitch)
+    return fit, mesh, rig, out, ids, points, marched
+
+
+def test_unturned_view_is_the_photo_and_its_annotation():
+    fit, pts = synthetic_fit(20.0)
+    _, _, _, out, _, points, _ = turn_synthetic(20.0, 0.0)
+    image = texture()
     assert np.abs(out.astype(int) - image.astype(int)).max() <= 1
     np.testing.assert_allclose(points, pts, atol=1e-6)
 
@@ -68,13 +77,7 @@ def _outline_distance(ids: np.ndarray, face_triangle: np.ndarray, points: np.nda
 
 @pytest.mark.parametrize("start,turn", [(20.0, 30.0), (-10.0, -45.0), (35.0, 40.0)])
 def test_jaw_points_march_to_the_turned_outline(start, turn):
-    fit, pts = synthetic_fit(start)
-    image = texture()
-    mesh = build_image_mesh(fit, image.shape[:2])
-    rig = rig_landmarks(fit, mesh, pts)
-    turned = mesh.turned(turn, 0.0)
-    out, ids = warp(image, mesh, turned)
-    points, marched = turned_landmarks(fit, mesh, rig, turned, turn, 0.0)
+    fit, mesh, rig, out, ids, points, marched = turn_synthetic(start, turn)
     jaw = np.array(JAW_POINTS)
     # the far side is the one the face turns towards: points 0-7 (its right) for a turn to the left
     far = jaw[jaw < 8] if turn > 0 else jaw[jaw > 8]
@@ -91,12 +94,7 @@ def test_jaw_points_march_to_the_turned_outline(start, turn):
 
 
 def test_inner_points_follow_the_turned_surface():
-    fit, pts = synthetic_fit(10.0)
-    image = texture()
-    mesh = build_image_mesh(fit, image.shape[:2])
-    rig = rig_landmarks(fit, mesh, pts)
-    turned = mesh.turned(35.0, 8.0)
-    points, _ = turned_landmarks(fit, mesh, rig, turned, 35.0, 8.0)
+    fit, _, _, _, _, points, _ = turn_synthetic(10.0, 35.0, 8.0)
     verts = rotate_about(fit.vertices, fit.centre, 35.0, 8.0)
     inner = [i for i in range(17, 68) if fit.landmark_vertex[i] >= 0]
     # the image mesh is piecewise flat between thinned vertices: within a pixel of the true surface

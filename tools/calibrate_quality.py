@@ -32,7 +32,7 @@ from litehrnet_plus.data.images import read_image  # noqa: E402
 from litehrnet_plus.data.transforms import crop_faces, uncrop_points  # noqa: E402
 from litehrnet_plus.fileio import atomic_write_json  # noqa: E402
 from litehrnet_plus.evaluation.metrics import roc_auc  # noqa: E402
-from groundtruth import matched_face  # noqa: E402
+from groundtruth import detected_faces  # noqa: E402
 from litehrnet_plus.inference import calibration as cal  # noqa: E402
 from litehrnet_plus.inference.calibration import (quality_factors, quality_features,  # noqa: E402
                                                    quality_probability, sigmoid)
@@ -149,19 +149,12 @@ def wflw_check(lm: FaceLandmarker, root: Path, quality) -> dict:
     out["ground_truth_box"] = _summary(np.array(pts_all), np.array(scores_all), np.array(nme), quality)
     # end to end: the face nearest the truth among the detections (missed faces are left out)
     pts_all, scores_all, nme = [], [], []
-    by_image: dict = {}
-    for s in samples:
-        by_image.setdefault(s.image_path, []).append(s)
-    for path, faces_here in by_image.items():
-        found = lm.detect(read_image(path, orient=False))
-        for s in faces_here:
-            gt = s.landmarks[list(WFLW98_TO_IBUG68)]
-            best = matched_face(found, gt)
-            if best is None:
-                continue
-            pts_all.append(best.landmarks)
-            scores_all.append(best.landmark_scores)
-            nme.append(np.linalg.norm(best.landmarks - gt, axis=1).mean() / np.linalg.norm(gt[36] - gt[45]))
+    for s, gt, best in detected_faces(lm, samples, lambda s: s.landmarks[list(WFLW98_TO_IBUG68)]):
+        if best is None:
+            continue
+        pts_all.append(best.landmarks)
+        scores_all.append(best.landmark_scores)
+        nme.append(np.linalg.norm(best.landmarks - gt, axis=1).mean() / np.linalg.norm(gt[36] - gt[45]))
     out["end_to_end"] = _summary(np.array(pts_all), np.array(scores_all), np.array(nme), quality)
     out["end_to_end"]["found"] = f"{len(nme)} / {len(samples)}"
     return out

@@ -59,3 +59,19 @@ def matched_face(faces, truth: np.ndarray):
     if best is None or np.linalg.norm(best.landmarks.mean(axis=0) - centre) > 0.5 * np.ptp(truth, axis=0).mean():
         return None
     return best
+
+
+def detected_faces(lm, samples, truth=lambda s: s.landmarks):
+    """End to end: (sample, its true points, the detection that matches it or None), detecting
+    once per image, with every detection kept (min_quality=0: the floor is a reporting choice,
+    not what the detector and the model can do)."""
+    from litehrnet_plus.data.images import read_image
+
+    by_image: dict = defaultdict(list)
+    for s in samples:
+        by_image[s.image_path].append(s)
+    for path, group in by_image.items():
+        found = lm.detect(read_image(path, orient=False), min_quality=0)
+        for s in group:
+            gt = truth(s)
+            yield s, gt, matched_face(found, gt)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from groundtruth import matched_face
+from groundtruth import detected_faces
 from litehrnet_plus.data.formats import load_pts_folder, load_wflw
 from litehrnet_plus.data.images import read_image
 from litehrnet_plus.data.transforms import landmark_box
@@ -95,20 +95,13 @@ def wflw(lm: FaceLandmarker, root: Path) -> dict:
             gt_box["large pose"].append(nme)
         yaws.append((_yaw(gt, image.shape), _yaw(pred, image.shape)))
     e2e = {"all": [], "large pose": []}
-    by_image: dict = {}
-    for s in samples:
-        by_image.setdefault(s.image_path, []).append(s)
-    for path, faces in by_image.items():
-        found = lm.detect(read_image(path, orient=False))
-        for s in faces:
-            gt = s.landmarks[idx].astype(np.float64)
-            best = matched_face(found, gt)
-            if best is None:
-                continue
-            nme = _errors(best.landmarks.astype(np.float64), gt)[1]
-            e2e["all"].append(nme)
-            if s.attributes.get("pose"):
-                e2e["large pose"].append(nme)
+    for s, gt, best in detected_faces(lm, samples, lambda s: s.landmarks[idx].astype(np.float64)):
+        if best is None:
+            continue
+        nme = _errors(best.landmarks.astype(np.float64), gt)[1]
+        e2e["all"].append(nme)
+        if s.attributes.get("pose"):
+            e2e["large pose"].append(nme)
     y = np.array(yaws)
     slope = {"all": round(float(np.polyfit(y[:, 0], y[:, 1], 1)[0]), 3)}
     for lo, hi in YAW_BINS:

@@ -11,11 +11,18 @@ from .errors import UserError
 from .extras import EXTRA_OF, missing
 
 
-def _ints(text: str) -> list[int]:
-    try:
-        return [int(t) for t in text.split(",") if t.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+def _numbers(kind: type, what: str):
+    """An argparse type: comma-separated numbers of one kind."""
+    def parse(text: str) -> list:
+        try:
+            return [kind(t) for t in text.split(",") if t.strip()]
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected comma-separated {what}, got {text!r}") from None
+    return parse
+
+
+_ints = _numbers(int, "integers")
+_floats = _numbers(float, "numbers")
 
 
 # ----------------------------------------------------------------------------- flops
@@ -111,13 +118,6 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 # ----------------------------------------------------------------------------- profile
-def _floats(text: str) -> list[float]:
-    try:
-        return [float(t) for t in text.split(",") if t.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
-
-
 def cmd_profile(args: argparse.Namespace) -> int:
     from .data.formats import load_dataset
     from .profiling.dataset import ProfileSettings, profile_dataset
