@@ -88,7 +88,7 @@ def test_base_install_subcommands_name_their_extra(base_venv, tmp_path):
     cfg = tmp_path / "c.yaml"
     cfg.write_text("model:\n  name: litehrnet_plus_10m\n")
     for args in (["flops", "--model", "litehrnet_plus_10m"], ["export", "--model", "litehrnet_plus_10m", tmp_path / "m.onnx"],
-                 ["train", cfg], ["bench", "--model", "litehrnet_plus_10m"],
+                 ["train", cfg], ["bench", "--model", "litehrnet_plus_10m", "--mode", "training"],
                  ["evaluate", "--model", "litehrnet_plus_10m.300w", "--backend", "pytorch", "--dataset", "300w",
                   "--root", tmp_path, "--subset", "x"]):
         r = _run(base_venv, *args, cwd=tmp_path)
