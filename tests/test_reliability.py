@@ -198,3 +198,39 @@ def test_evaluate_goes_on_past_bad_annotations_and_reports_each(tmp_path, capsys
     assert "far.pts" in err and "outside" in err
     assert "nan.pts:4: " in err or "nan.pts" in err and "NaN" in err
     assert "corrupt.png" in err
+
+
+# ----------------------------------------------------------------------------- resume
+@pytest.mark.parametrize("suffix", [".jsonl", ".json"])
+def test_a_killed_folder_run_resumes_to_the_uninterrupted_outputs(tmp_path, capsys, suffix):
+    src = tmp_path / "in"
+    src.mkdir()
+    photo = cv2.imread(str(ASTRONAUT))
+    for i in range(5):
+        cv2.imwrite(str(src / f"{i}.jpg"), np.roll(photo, 25 * i, axis=1))
+    full = tmp_path / f"full{suffix}"
+    assert main(["predict", str(src), "--json", str(full), "--model", "litehrnet_plus_tiny.300w"]) == 0
+    text = full.read_text()
+    # what SIGKILL after two and a half images leaves: two whole entries and a torn third,
+    # under the final name (.jsonl) or in the hidden partial (.json)
+    if suffix == ".jsonl":
+        lines = text.splitlines(keepends=True)
+        killed = "".join(lines[:3]) + lines[3][: len(lines[3]) // 2]
+        target = tmp_path / "r.jsonl"
+        target.write_text(killed)
+    else:
+        cut = text.index('\n  {"file": "2.jpg"')
+        target = tmp_path / "r.json"
+        (tmp_path / ".r.json.partial").write_text(text[:cut + 40])
+    capsys.readouterr()
+    assert main(["predict", str(src), "--json", str(target), "--model", "litehrnet_plus_tiny.300w", "--resume"]) == 0
+    assert "resuming: 2 of 5 images done" in capsys.readouterr().err
+    from litehrnet_plus.inference.results import read_results
+    a, b = read_results(full), read_results(target)
+    assert [e["file"] for e in b["images"]] == [e["file"] for e in a["images"]] == [f"{i}.jpg" for i in range(5)]
+    for ea, eb in zip(a["images"], b["images"]):
+        np.testing.assert_allclose(np.array([f["landmarks"] for f in ea["faces"]]),
+                                   np.array([f["landmarks"] for f in eb["faces"]]), atol=1e-3)
+    assert b["processed"] == 5 and not b["interrupted"] and not list(tmp_path.glob(".r.json*"))
+    # --resume needs the folder's results file
+    assert main(["predict", str(src), "--resume"]) == 2

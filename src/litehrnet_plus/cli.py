@@ -271,7 +271,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     _check_outputs(args)
     opts = Options(out=Path(args.out) if args.out else None, json=Path(args.json) if args.json else None,
                    show=args.show, boxes=args.boxes, overwrite=args.overwrite, max_faces=args.max_faces,
-                   min_quality=args.min_quality)
+                   min_quality=args.min_quality, resume=args.resume)
     lm = FaceLandmarker(args.model, detector=args.detector, threads=args.threads, flip_test=args.flip_test,
                         orientations=args.orientations, min_face=args.min_face, backend=args.backend)
     with stop_signals():
@@ -457,6 +457,9 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--show", action="store_true", help="show results in a window (needs a display)")
     pr.add_argument("--boxes", action="store_true", help="draw face boxes and scores too")
     pr.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    pr.add_argument("--resume", action="store_true",
+                    help="a folder run that was interrupted (any signal, a crash, a full disk): keep the images its "
+                         "--json results file finished and do the rest")
     pr.add_argument("--max-faces", type=_positive_int, default=None,
                     help="at most N faces per image or frame, the highest-scoring; on video, once N "
                          "faces are tracked the detector runs only when one is lost")

@@ -28,7 +28,7 @@ from ..errors import ImageReadError, UserError, VideoReadError
 from ..fileio import OutputExistsError, atomic_write_bytes, atomic_write_json, check_writable
 from .draw import draw_faces
 from .landmarker import FaceLandmarker, check_max_faces, check_min_quality
-from .results import MAX_LISTED_FAILURES, ResultsWriter, document, frame_entry, image_entry
+from .results import MAX_LISTED_FAILURES, ResultsWriter, document, finished_entries, frame_entry, image_entry
 from .video import VIDEO_EXTENSIONS, FaceTracker, open_video
 
 
@@ -41,6 +41,7 @@ class Options:
     overwrite: bool = False
     max_faces: int | None = None     # keep the N best faces; video: stop periodic re-detection at N
     min_quality: float | None = None  # photos: drop faces below this quality
+    resume: bool = False             # folders: keep the results of the images a previous run finished
 
     def __post_init__(self) -> None:
         # every argument is checked before any output is started
@@ -217,10 +218,30 @@ def _header(lm: FaceLandmarker, opts: Options, **body) -> dict:
                     **body)
 
 
+def _resumable(opts: Options, folder: bool, rel: list[Path], outs: list[Path]) -> dict[str, dict]:
+    """--resume: the entries of the results file that a previous run of this folder finished
+    (their overlays too, where overlays are written), by file name."""
+    if not opts.resume:
+        return {}
+    if not folder or opts.json is None:
+        raise UserError("--resume continues a folder run from its results file: give the folder and its --json")
+    names = {r.as_posix(): i for i, r in enumerate(rel)}
+    done = {}
+    for entry in finished_entries(opts.json):
+        i = names.get(entry.get("file"))
+        if i is not None and (not outs or outs[i].is_file()):
+            done[entry["file"]] = entry
+    # what the earlier run left behind is replaced by the finished document
+    for leftover in (opts.json.with_name(f".{opts.json.name}.partial"),
+                     opts.json.with_name(f"{opts.json.stem}.incomplete{opts.json.suffix}")):
+        leftover.unlink(missing_ok=True)
+    return done
+
+
 def _writer(opts: Options, header: dict, key: str) -> ResultsWriter | None:
     """Where the results stream: --json, else standard output when nothing else is written."""
     if opts.json is not None:
-        return ResultsWriter(check_writable(opts.json, opts.overwrite), header, key)
+        return ResultsWriter(check_writable(opts.json, opts.overwrite or opts.resume), header, key)
     if opts.out is None and not opts.show:
         return ResultsWriter(sys.stdout, header, key)
     return None
@@ -262,7 +283,10 @@ def run_images(lm: FaceLandmarker, source: Path, opts: Options) -> Report:
     else:
         outs = [overlay_path(opts.out, source)]
     _refuse_inputs(outs + ([opts.json] if opts.json else []), files)
-    _refuse_existing(outs + ([opts.json] if opts.json else []), opts.overwrite)
+    done = _resumable(opts, folder, rel, outs)
+    if done:
+        print(f"resuming: {len(done)} of {len(files)} images done in {opts.json}", file=sys.stderr)
+    _refuse_existing(outs + ([opts.json] if opts.json else []), opts.overwrite or opts.resume)
     report = Report()
     writer = _writer(opts, _header(lm, opts), "images")
     try:
@@ -271,12 +295,18 @@ def run_images(lm: FaceLandmarker, source: Path, opts: Options) -> Report:
                 if _stop_requested(report):
                     break
                 name = rel[i].as_posix() if folder else str(f)
+                if name in done:             # finished by the run being resumed: its result as it was
+                    writer.add(done[name])
+                    report.processed += 1
+                    report.faces += len(done[name].get("faces", []))
+                    continue
                 try:
                     image = read_image(f)
                     faces = lm.detect(image, max_faces=opts.max_faces, min_quality=opts.min_quality)
                     overlay = draw_faces(image, faces, lm.model.scheme, opts.boxes) if (outs or opts.show) else None
                     if outs:
-                        atomic_write_bytes(check_writable(outs[i], opts.overwrite), _encode(outs[i], overlay))
+                        atomic_write_bytes(check_writable(outs[i], opts.overwrite or opts.resume),
+                                           _encode(outs[i], overlay))
                     if opts.show:
                         cv2.imshow("litehrnet-plus", overlay)
                         cv2.waitKey(0 if not folder else 500)

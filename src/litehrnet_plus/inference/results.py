@@ -265,3 +265,37 @@ def validate(doc: dict) -> None:
             need(len(f.get("landmark_scores", [])) == k, f"{where} face {j}: landmark_scores must have {k} values")
             need(isinstance(f.get("track_id", 0), int), f"{where} face {j}: track_id must be an integer")
             need(0 <= f.get("quality", 0) <= 1, f"{where} face {j}: quality must be in [0, 1]")
+
+
+def finished_entries(path: str | os.PathLike) -> list[dict]:
+    """The entries a results file (.json or .jsonl) already holds, whatever ended its run: a
+    finished or interrupted document, a .jsonl cut anywhere, or the hidden partial (or the
+    `.incomplete.json`) a .json run killed outright leaves; a torn last entry is not one."""
+    p = Path(path)
+    if p.suffix.lower() == ".jsonl":
+        if not p.is_file():
+            return []
+        doc = read_results(p)
+        return list(doc.get("images", doc.get("frames", [])))
+    if p.is_file():
+        doc = json.loads(p.read_text(encoding="utf-8"))
+        return list(doc.get("images", doc.get("frames", [])))
+    for partial in (p.with_name(f".{p.name}.partial"), p.with_name(f"{p.stem}.incomplete{p.suffix}")):
+        if partial.is_file():
+            return _entries_of_partial(partial.read_text(encoding="utf-8"))
+    return []
+
+
+def _entries_of_partial(text: str) -> list[dict]:
+    """Entries of a .json document the writer never finished: each stands on its own line
+    after the header, `  {...}` with a comma before the next."""
+    out = []
+    for line in text.split("\n  ")[1:]:
+        piece = line.split("\n], ")[0].rstrip().rstrip(",")
+        try:
+            entry = json.loads(piece)
+        except json.JSONDecodeError:
+            break                           # the torn last one
+        if isinstance(entry, dict):
+            out.append(entry)
+    return out
