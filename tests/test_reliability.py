@@ -234,3 +234,66 @@ def test_a_killed_folder_run_resumes_to_the_uninterrupted_outputs(tmp_path, caps
     assert b["processed"] == 5 and not b["interrupted"] and not list(tmp_path.glob(".r.json*"))
     # --resume needs the folder's results file
     assert main(["predict", str(src), "--resume"]) == 2
+
+
+# ----------------------------------------------------------------------------- folders that cannot be read
+def _folder_with_two_photos(tmp_path):
+    src = tmp_path / "in"
+    (src / "locked").mkdir(parents=True)
+    (src / "shut").mkdir()
+    shutil.copy(ASTRONAUT, src / "a.jpg")
+    shutil.copy(ASTRONAUT, src / "locked" / "b.jpg")
+    shutil.copy(ASTRONAUT, src / "shut" / "c.jpg")
+    return src
+
+
+def _deny(monkeypatch, src):
+    """What permissions do to a user other than root (root reads everything): `locked` cannot be
+    listed (no r), `shut` can be listed but not entered (no x)."""
+    from pathlib import Path
+    real_scandir, real_is_file = os.scandir, Path.is_file
+
+    def scandir(path="."):
+        if os.fspath(path) == os.fspath(src / "locked"):
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real_scandir(path)
+
+    def is_file(self):
+        if self.parent == src / "shut":
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_is_file(self)
+    monkeypatch.setattr(os, "scandir", scandir)
+    monkeypatch.setattr(Path, "is_file", is_file)
+
+
+def test_unreadable_folders_are_reported_not_skipped(tmp_path, monkeypatch):
+    from litehrnet_plus.data.images import find_images
+    src = _folder_with_two_photos(tmp_path)
+    _deny(monkeypatch, src)
+    files, problems = find_images(src)
+    assert files == [src / "a.jpg"]
+    assert [(p.relative_to(src).as_posix(), why.split(" (")[0]) for p, why in problems] == \
+        [("locked", "cannot read this folder"), ("shut/c.jpg", "cannot read")]
+
+
+def test_a_run_over_unreadable_folders_does_the_rest_and_fails(tmp_path, monkeypatch):
+    src = _folder_with_two_photos(tmp_path)
+    _deny(monkeypatch, src)
+    rc = main(["predict", str(src), "--json", str(tmp_path / "r.json"), "--model", "litehrnet_plus_tiny.300w"])
+    doc = json.loads((tmp_path / "r.json").read_text())
+    assert rc == 1 and [e["file"] for e in doc["images"]] == ["a.jpg"]
+    assert sorted(f["file"] for f in doc["failures"]) == ["locked", "shut/c.jpg"]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every folder whatever its permissions")
+def test_real_permissions(tmp_path):
+    src = _folder_with_two_photos(tmp_path)
+    os.chmod(src / "locked", 0o000)
+    os.chmod(src / "shut", 0o600)
+    try:
+        rc = main(["predict", str(src), "--json", str(tmp_path / "r.json"), "--model", "litehrnet_plus_tiny.300w"])
+        doc = json.loads((tmp_path / "r.json").read_text())
+        assert rc == 1 and [e["file"] for e in doc["images"]] == ["a.jpg"] and len(doc["failures"]) == 2
+    finally:
+        os.chmod(src / "locked", 0o755)
+        os.chmod(src / "shut", 0o755)

@@ -273,8 +273,32 @@ def _webp_size(b: bytes) -> tuple[int | None, int | None]:
 
 
 def list_images(folder: str | os.PathLike) -> list[Path]:
-    """Image files under `folder`, recursively, sorted."""
+    """Image files under `folder`, recursively, sorted (what cannot be read is left out: see
+    find_images for the list of it)."""
+    return find_images(folder)[0]
+
+
+def find_images(folder: str | os.PathLike) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """(image files under `folder`, recursively, sorted; (path, why) for each folder or entry
+    that could not be read, so a run can report them instead of skipping them silently).
+    Links to folders are not followed (no loops)."""
     root = Path(folder)
     if not root.is_dir():
         raise FileNotFoundError(f"{root}: no such folder")
-    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+    found: list[Path] = []
+    problems: list[tuple[Path, str]] = []
+
+    def unreadable(e: OSError) -> None:
+        problems.append((Path(e.filename or root), f"cannot read this folder ({e.strerror or e})"))
+
+    for dirpath, _, names in os.walk(root, onerror=unreadable):
+        for name in names:
+            path = Path(dirpath) / name
+            if path.suffix.lower() not in IMAGE_EXTENSIONS:
+                continue
+            try:
+                if path.is_file():
+                    found.append(path)
+            except OSError as e:            # a folder that can be listed but not entered
+                problems.append((path, f"cannot read ({e.strerror or e})"))
+    return sorted(found), sorted(problems)

@@ -23,7 +23,7 @@ import numpy as np
 from tqdm import tqdm
 
 from .. import __version__
-from ..data.images import IMAGE_EXTENSIONS, list_images, read_image
+from ..data.images import IMAGE_EXTENSIONS, find_images, read_image
 from ..errors import ImageReadError, UserError, VideoReadError
 from ..fileio import OutputExistsError, atomic_write_bytes, atomic_write_json, check_writable
 from .draw import draw_faces
@@ -262,7 +262,7 @@ def video_path(out: Path, stem: str) -> Path:
 def run_images(lm: FaceLandmarker, source: Path, opts: Options) -> Report:
     """One image, or every image under a folder (overlays mirror the folder structure)."""
     folder = source.is_dir()
-    files = list_images(source) if folder else [source]
+    files, unreadable = find_images(source) if folder else ([source], [])
     if folder and opts.out is not None and opts.out.resolve() != source.resolve():
         # overlays written inside the input folder by an earlier run are not inputs
         files = [f for f in files if not f.resolve().is_relative_to(opts.out.resolve())]
@@ -289,6 +289,8 @@ def run_images(lm: FaceLandmarker, source: Path, opts: Options) -> Report:
     _refuse_existing(outs + ([opts.json] if opts.json else []), opts.overwrite or opts.resume)
     report = Report()
     writer = _writer(opts, _header(lm, opts), "images")
+    for path, why in unreadable:               # reported, never skipped silently
+        report.fail(path.relative_to(source).as_posix() if path.is_relative_to(source) else str(path), why, writer)
     try:
         with _recording_end(report):
             for i, f in enumerate(tqdm(files, desc="predict", unit="img", disable=not folder, file=sys.stderr)):
