@@ -91,6 +91,10 @@ class ModelCard:
         known = {f.name for f in fields(cls)}
         if "activation" not in d and "output_activation" in d:
             d["activation"] = d.pop("output_activation")
+        for key in ("training", "extra"):
+            if not isinstance(d.get(key, {}), dict):
+                raise CheckpointError(f"{source}: model card field {key!r} must be an object, got "
+                                      f"{type(d[key]).__name__}")
         training = dict(d.get("training") or {})
         for key in ("epoch", "epochs", "metrics", "training_data", "training_stages", "train_config", "evaluation"):
             if key in d and key not in known:

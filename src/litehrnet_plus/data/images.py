@@ -257,7 +257,9 @@ def _tiff_size(b: bytes) -> tuple[int | None, int | None]:
         tag, kind = int.from_bytes(e[0:2], order), int.from_bytes(e[2:4], order)
         if tag in (256, 257):           # ImageWidth, ImageLength: SHORT or LONG
             size[tag] = int.from_bytes(e[8:10] if kind == 3 else e[8:12], order)
-    return size.get(256), size.get(257)
+    if 256 not in size or 257 not in size:      # a damaged directory: no size to trust
+        return None, None
+    return size[256], size[257]
 
 
 def _webp_size(b: bytes) -> tuple[int | None, int | None]:
