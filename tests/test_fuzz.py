@@ -125,3 +125,10 @@ def test_config_yaml_parses_or_refuses(tmp_path_factory, doc):
         load_config(path)
     except UserError:
         pass
+
+
+@pytest.mark.parametrize("d", [{"input_size": float("inf")}, {"training": True}, {"training": "0"}, {"extra": [1]}])
+def test_cards_the_long_fuzz_runs_found(d):
+    """Inputs the long fuzz runs found (docs/reliability.md), kept as cases."""
+    with pytest.raises(UserError):
+        ModelCard.from_dict(d, "fuzz card")

@@ -114,7 +114,7 @@ class ModelCard:
             if "crop_scale" in d:
                 d["crop_scale"] = float(d["crop_scale"])
             return cls(**d)
-        except (TypeError, ValueError) as e:
+        except (TypeError, ValueError, OverflowError) as e:     # OverflowError: an input size of inf
             raise CheckpointError(f"{source}: bad model card ({e})") from None
 
     @classmethod
