@@ -18,7 +18,7 @@ from ..codec import HeatmapCodec
 from ..data.transforms import AugmentConfig
 from ..errors import ConfigError
 from .losses import LOSSES
-from .sampling import BALANCE_MODES
+from .sampling import BALANCE_MODES, check_shares
 
 SCHEDULES = ("step", "cosine")
 DATA_KINDS = ("300w", "wflw", "csv", "pts")
@@ -230,12 +230,10 @@ def _validate(cfg: TrainConfig, source: str) -> None:
     t = cfg.train
     if t.loss not in LOSSES:
         raise ConfigError(f"{source}: train.loss must be one of {LOSSES}, got {t.loss!r}")
-    shares = [cfg.data.share] + [e.share for e in cfg.data.extra]
-    given = [x for x in shares if x is not None]
-    if any(not 0 < x <= 1 for x in given) or sum(given) > 1 + 1e-9 or \
-            (len(given) == len(shares) and abs(sum(given) - 1) > 1e-9):
-        raise ConfigError(f"{source}: data shares must be in (0, 1] and add up to at most 1 (exactly 1 when every "
-                          f"source has one), got {shares}")
+    try:
+        check_shares([cfg.data.share] + [e.share for e in cfg.data.extra])
+    except ValueError as e:
+        raise ConfigError(f"{source}: {e}") from None
     if t.balance not in BALANCE_MODES:
         raise ConfigError(f"{source}: train.balance must be one of {BALANCE_MODES}, got {t.balance!r}")
     if t.epoch_size < 0:

@@ -34,11 +34,26 @@ def landmark_yaw(landmarks: np.ndarray) -> float:
     return float(solve_head_pose(pts68, cam).yaw)
 
 
+def yaw_bands(yaws: Sequence[float], bin_deg: float = YAW_BIN_DEG) -> np.ndarray:
+    """Each face's |yaw| band (0: below `bin_deg`, ...; 90 degrees and beyond share the last)."""
+    return np.minimum(np.abs(np.asarray(yaws, dtype=np.float64)) // bin_deg, 90 // bin_deg).astype(int)
+
+
+def check_shares(shares: Sequence[float | None]) -> None:
+    """ValueError unless the given shares are in (0, 1] and add up to at most 1 (exactly 1 when
+    every source has one)."""
+    given = [x for x in shares if x is not None]
+    if any(not 0 < x <= 1 for x in given) or sum(given) > 1 + 1e-9 or \
+            (len(given) == len(shares) and abs(sum(given) - 1) > 1e-9):
+        raise ValueError(f"data shares must be in (0, 1] and add up to at most 1 (exactly 1 when every source "
+                         f"has one), got {list(shares)}")
+
+
 def yaw_weights(yaws: Sequence[float], bin_deg: float = YAW_BIN_DEG,
                 max_ratio: float = MAX_WEIGHT_RATIO) -> np.ndarray:
     """Per-face sampling weights (summing to 1) that give each |yaw| band of `bin_deg` the same
     share, capped at `max_ratio` times the weight of a face in the fullest band."""
-    bins = np.minimum(np.abs(np.asarray(yaws, dtype=np.float64)) // bin_deg, 90 // bin_deg).astype(int)
+    bins = yaw_bands(yaws, bin_deg)
     counts = np.bincount(bins)
     w = 1.0 / counts[bins]
     w = np.minimum(w, max_ratio / counts.max())
@@ -64,11 +79,10 @@ def sample_weights(sizes: Sequence[int], shares: Sequence[float | None], yaws: n
     yaw band (`yaw_weights`). None when every face weighs alike (the plain permutation)."""
     if yaws is None and all(s is None for s in shares):
         return None
+    check_shares(shares)
     sizes = [int(n) for n in sizes]
     given = sum(s for s in shares if s is not None)
     rest = sum(n for n, s in zip(sizes, shares) if s is None)
-    if given > 1.0 + 1e-9 or (rest == 0 and abs(given - 1.0) > 1e-9):
-        raise ValueError(f"data shares {list(shares)} must add up to at most 1 (exactly 1 when every source has one)")
     out, start = [], 0
     for n, share in zip(sizes, shares):
         mass = share if share is not None else (1.0 - given) * n / rest

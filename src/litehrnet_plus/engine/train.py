@@ -37,7 +37,7 @@ from .config import TrainConfig
 from .dataset import LandmarkDataset
 from .evaluate import TorchPredictor
 from .losses import LossFn, activation_for, check_loss_fits, make_loss
-from .sampling import YAW_BIN_DEG, epoch_order, landmark_yaw, sample_weights
+from .sampling import YAW_BIN_DEG, epoch_order, landmark_yaw, sample_weights, yaw_bands
 
 LOG_FIELDS = ["epoch", "lr", "train_loss", "images_per_s", "epoch_time_s", "val_nme", "val_fr", "val_auc"]
 
@@ -224,7 +224,7 @@ def train(cfg: TrainConfig, resume: bool = False, overwrite: bool = False, progr
             yaws = np.array([landmark_yaw(s.landmarks) for s in train_samples])
             if dd.main:
                 log(f"pose balance: |yaw| bands of {YAW_BIN_DEG:g} deg hold "
-                    f"{np.bincount(np.minimum(np.abs(yaws) // YAW_BIN_DEG, 90 // YAW_BIN_DEG).astype(int)).tolist()} faces")
+                    f"{np.bincount(yaw_bands(yaws)).tolist()} faces")
         shares = [cfg.data.share] + [e.share for e in cfg.data.extra]
         weights = sample_weights(source_sizes, shares, yaws)
         epoch_size = t.epoch_size or len(ds)

@@ -34,7 +34,8 @@ VISIBILITY_TOLERANCE = 3.0          # model units (mm) of depth
 @dataclass(frozen=True)
 class ImageMesh:
     """points: (P,3) control points in image 3D; weight: (P,) turning weight; triangles: (T,3);
-    centre: (3,) the turning point; face: (P,) which points are face vertices."""
+    centre: (3,) the turning point; face: (P,) which points are face vertices; seen: (N,) which
+    vertices of the fitted mesh the photo shows."""
 
     points: np.ndarray
     weight: np.ndarray
@@ -42,6 +43,7 @@ class ImageMesh:
     centre: np.ndarray
     face: np.ndarray
     shape: tuple[int, int]
+    seen: np.ndarray              # (N,) which vertices of the fitted mesh the photo shows
 
     @property
     def face_triangle(self) -> np.ndarray:
@@ -52,8 +54,8 @@ class ImageMesh:
         return rotate_about(self.points, self.centre, yaw, pitch, self.weight)
 
 
-def _face_points(fit: FaceFit, shape: tuple[int, int]) -> np.ndarray:
-    seen = visible_vertices(fit.vertices, fit.triangles, shape, VISIBILITY_TOLERANCE * fit.scale)
+def _face_points(fit: FaceFit, seen: np.ndarray) -> np.ndarray:
+    """The seen vertices, thinned to one per THIN_CELL pixels."""
     idx = np.flatnonzero(seen)
     cells = np.floor(fit.vertices[idx, :2] / THIN_CELL).astype(np.int64)
     _, first = np.unique(cells, axis=0, return_index=True)
@@ -104,7 +106,8 @@ def _rings(fit: FaceFit, face: np.ndarray, shape: tuple[int, int]) -> tuple[np.n
 def build_image_mesh(fit: FaceFit, shape: tuple[int, int]) -> ImageMesh:
     from scipy.spatial import Delaunay   # the train extra's; imported here so geometry stays NumPy-only
 
-    face = _face_points(fit, shape)
+    seen = visible_vertices(fit.vertices, fit.triangles, shape, VISIBILITY_TOLERANCE * fit.scale)
+    face = _face_points(fit, seen)
     anchors, anchor_weight = _rings(fit, face, shape)
     points = np.concatenate([fit.vertices[face], anchors])
     weight = np.concatenate([np.ones(len(face)), anchor_weight])
@@ -115,7 +118,7 @@ def build_image_mesh(fit: FaceFit, shape: tuple[int, int]) -> ImageMesh:
     is_face = unique < len(face)
     triangles = Delaunay(points[:, :2]).simplices.astype(np.int64)
     return ImageMesh(points=points, weight=weight, triangles=triangles, centre=fit.centre,
-                     face=is_face, shape=tuple(shape))
+                     face=is_face, shape=tuple(shape), seen=seen)
 
 
 def warp(image: np.ndarray, mesh: ImageMesh, turned: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -165,7 +168,7 @@ def rig_landmarks(fit: FaceFit, mesh: ImageMesh, landmarks: np.ndarray) -> Landm
     weights = np.zeros((n, 3))
     vertex = np.full(n, -1)
     offset = np.zeros((n, 2))
-    seen = visible_vertices(fit.vertices, fit.triangles, mesh.shape, VISIBILITY_TOLERANCE * fit.scale)
+    seen = mesh.seen
     jaw = list(JAW_POINTS)
     # the jaw's starting vertices: the nearest seen vertex on the point's side of the face
     jaw_vertex = []
