@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from litehrnet_plus.monitor.headpose import face_model
+from litehrnet_plus.inference.headpose import face_model
 from litehrnet_plus.profiling.geometry import JAW_POINTS, rotate_about
 from litehrnet_plus.profiling.surrey import HEAD_CENTRE_MODEL, FaceFit
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 from litehrnet_plus.cli import main
-from litehrnet_plus.inference.bench_end_to_end import pan_frames, run_end_to_end
+from litehrnet_plus.benchmarks.end_to_end import pan_frames, run_end_to_end
 from synthetic import make_300w
 
 SHIPPED = "litehrnet_plus_10m.300w"

@@ -10,8 +10,8 @@ import pytest
 
 from conftest import ASTRONAUT, DATA
 from litehrnet_plus.cli import main
-from litehrnet_plus.inference.detector import get_detector
-from litehrnet_plus.inference.results import validate
+from litehrnet_plus.inference.detectors import get_detector
+from litehrnet_plus.batch.results import validate
 
 
 def predict(model, *args) -> int:

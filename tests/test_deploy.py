@@ -214,7 +214,7 @@ def test_bench_times_a_training_config_before_it_is_trained(tmp_path):
 
 
 def test_profile_counts_every_node_and_the_dispatch_floor_scales_with_nodes(random_onnx):
-    from litehrnet_plus.inference.bench import dispatch_floor, profile_ops
+    from litehrnet_plus.benchmarks.latency import dispatch_floor, profile_ops
     prof = profile_ops(random_onnx, runs=5)
     assert prof["nodes_per_run"] > 100 and "Conv" in prof["ops"]
     assert sum(o["share"] for o in prof["ops"].values()) == pytest.approx(1.0, abs=1e-3)
@@ -229,7 +229,7 @@ def test_profile_counts_every_node_and_the_dispatch_floor_scales_with_nodes(rand
 
 
 def test_bench_module_does_not_import_torch():
-    code = "import sys, litehrnet_plus.inference.bench; assert 'torch' not in sys.modules"
+    code = "import sys, litehrnet_plus.benchmarks.latency; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
 
 

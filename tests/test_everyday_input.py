@@ -19,7 +19,7 @@ from litehrnet_plus import __version__
 from litehrnet_plus.cli import main
 from litehrnet_plus.errors import BoxError, ConfigError, ImageReadError
 from litehrnet_plus.inference.landmarker import FaceLandmarker
-from litehrnet_plus.inference.results import ResultsWriter, read_results, validate
+from litehrnet_plus.batch.results import ResultsWriter, read_results, validate
 
 SHIPPED = "litehrnet_plus_10m.300w"
 

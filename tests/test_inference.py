@@ -14,10 +14,10 @@ from litehrnet_plus.card import ModelCard
 
 from conftest import ASTRONAUT, DATA
 from litehrnet_plus.codec import HeatmapCodec
-from litehrnet_plus.data.transforms import (DEFAULT_CROP_SCALE, crop_matrix, invert_affine, to_input,
+from litehrnet_plus.data.transforms import (landmark_box, DEFAULT_CROP_SCALE, crop_matrix, invert_affine, to_input,
                                             transform_points, warp)
 from litehrnet_plus.errors import BoxError, CheckpointError, ConfigError, ImageReadError, NoFaceError
-from litehrnet_plus.inference.detector import BoxCalibration, get_detector
+from litehrnet_plus.inference.detectors import BoxCalibration, get_detector
 from litehrnet_plus.inference.landmarker import FaceLandmarker
 from litehrnet_plus.inference.runtime import OnnxHeatmapModel
 
@@ -196,7 +196,9 @@ def test_custom_detector_and_registry(random_onnx):
     image = cv2.imread(str(ASTRONAUT))
     lm = FaceLandmarker(random_onnx, detector=lambda img: ([[175, 75, 270, 170]], [0.7]))
     faces = lm.detect(image, orientations="upright")
-    assert len(faces) == 1 and faces[0].box == (175.0, 75.0, 270.0, 170.0) and faces[0].score == pytest.approx(0.7)
+    # the detector's score; the box is the tight box of the landmarks fitted in its region
+    assert len(faces) == 1 and faces[0].score == pytest.approx(0.7)
+    assert faces[0].box == tuple(float(v) for v in landmark_box(faces[0].landmarks))
     bad = FaceLandmarker(random_onnx, detector=lambda img: None)
     with pytest.raises(ValueError, match="must return"):
         bad.detect(image)
@@ -207,6 +209,24 @@ def test_custom_detector_and_registry(random_onnx):
             get_detector("haar")
 
 
+def test_a_registered_detector_is_used_by_name_and_calibrated(random_onnx, monkeypatch):
+    from litehrnet_plus.inference.detectors import detector_names, detector_status, register_detector, registry
+
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+    monkeypatch.setattr(registry, "_REGISTERED_CALIBRATIONS", {})
+    raw = lambda img: (np.array([[100.0, 50.0, 200.0, 150.0]]), np.array([0.8]))  # noqa: E731
+    register_detector("square", lambda: raw, BoxCalibration(dx=0.1, sw=0.5, sh=0.5))
+    assert "square" in detector_names() and detector_status()["square"] == "installed"
+    det = get_detector("square")
+    np.testing.assert_allclose(det(np.zeros((10, 10, 3), np.uint8))[0], [[135, 75, 185, 125]])
+    lm = FaceLandmarker(random_onnx, detector="square", orientations="upright")
+    assert lm.detector_name == "square" and len(lm.detect(cv2.imread(str(ASTRONAUT)), min_quality=0)) == 1
+    with pytest.raises(ConfigError, match="registered already"):
+        register_detector("square", lambda: raw)
+    with pytest.raises(ConfigError, match="other than 'auto'"):
+        register_detector("auto", lambda: raw)
+
+
 def test_box_calibration_maths():
     cal = BoxCalibration(dx=0.1, dy=-0.2, sw=0.5, sh=2.0)
     out = cal.apply(np.array([[0, 0, 100, 100]]))
@@ -214,7 +234,7 @@ def test_box_calibration_maths():
 
 
 def test_inference_imports_no_torch():
-    code = ("import sys, litehrnet_plus.inference.landmarker, litehrnet_plus.inference.predict, "
+    code = ("import sys, litehrnet_plus.inference.landmarker, litehrnet_plus.batch.predict, "
             "litehrnet_plus.inference.video, litehrnet_plus.cli; "
             "bad = [m for m in sys.modules if m == 'torch' or m.startswith(('litehrnet_plus.models', "
             "'litehrnet_plus.engine'))]; print(bad); sys.exit(bool(bad))")
@@ -251,7 +271,7 @@ def test_default_model_without_shipped_weights():
 
 def test_draw_marks_landmarks_and_leaves_input_alone():
     from litehrnet_plus.inference.draw import draw_faces
-    from litehrnet_plus.inference.results import Face
+    from litehrnet_plus.inference.face import Face
     from litehrnet_plus.schemes import IBUG68
 
     image = np.zeros((200, 200, 3), np.uint8)
@@ -266,7 +286,7 @@ def test_draw_marks_landmarks_and_leaves_input_alone():
 def test_results_schema(landmarker):
     import json
 
-    from litehrnet_plus.inference.results import SCHEMA_VERSION, document, image_entry, validate
+    from litehrnet_plus.batch.results import SCHEMA_VERSION, document, image_entry, validate
 
     faces = landmarker.detect(ASTRONAUT)
     doc = json.loads(json.dumps(document("m", "yuface", 68, "ibug68",

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from litehrnet_plus.codecs import CODEC_KINDS
+
 from litehrnet_plus.card import ModelCard
 import torch
 
@@ -42,11 +44,12 @@ def _randomise(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
 def output_shape(model: torch.nn.Module, batch: int, k: int) -> tuple[int, ...]:
     """What a registered model returns for 96x96 crops, by its kind of output."""
     kind = model.output
-    if kind == "coords":
+    assert kind in CODEC_KINDS           # one vocabulary for a model's output and its codec
+    if kind == "regression":
         return (batch, k, 2)
     if kind == "pip":
         return (batch, k * (3 + 2 * model.cfg.num_neighbours), 3, 3)
-    assert kind == "heatmaps"
+    assert kind == "heatmap"
     return (batch, k, 24, 24)
 
 

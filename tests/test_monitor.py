@@ -17,11 +17,12 @@ import pytest
 from conftest import DATA
 from litehrnet_plus.hub import available as shipped_tags
 from litehrnet_plus.errors import ConfigError
-from litehrnet_plus.inference.results import Face, read_results, validate
+from litehrnet_plus.batch.results import read_results, validate
 from litehrnet_plus.monitor import DriverMonitor, MonitorConfig
+from litehrnet_plus.monitor.driver import DriverFace
 from litehrnet_plus.monitor.eyes import (EYE_MODEL_FILE, EyeState, EyeStateModel, eye_aspect_ratio, eye_crop_matrices,
                                          eye_crops)
-from litehrnet_plus.monitor.headpose import (HeadPose, angles_from_rotation, camera_matrix, face_model, project,
+from litehrnet_plus.inference.headpose import (HeadPose, angles_from_rotation, camera_matrix, face_model, project,
                                              rotation_from_angles, solve_head_pose)
 from litehrnet_plus.monitor.mouth import MouthState, mouth_aspect_ratio
 from litehrnet_plus.schemes import IBUG68
@@ -178,11 +179,11 @@ def _monitor(**cfg) -> DriverMonitor:
     return DriverMonitor(_NoLandmarker(), MonitorConfig(**cfg), eye_model=None, tracker=object())
 
 
-def _face(closed_p: float = 0.0, mar: float = 0.0, yaw: float = 0.0, pitch: float = 0.0) -> Face:
+def _face(closed_p: float = 0.0, mar: float = 0.0, yaw: float = 0.0, pitch: float = 0.0) -> DriverFace:
     eyes = {s: EyeState(0.3, 1.0, closed_p) for s in ("left", "right")}
     pose = HeadPose(yaw, pitch, 0.0, rotation_from_angles(yaw, pitch, 0.0), np.array([0, 0, 600.0]))
-    return Face((0, 0, 1, 1), 1.0, np.zeros((68, 2), np.float32), head_pose=pose, eyes=eyes,
-                mouth=MouthState(mar, mar >= 0.5))
+    return DriverFace((0, 0, 1, 1), 1.0, np.zeros((68, 2), np.float32), head_pose=pose, eyes=eyes,
+                      mouth=MouthState(mar, mar >= 0.5))
 
 
 def _play(monitor: DriverMonitor, script: list[tuple[float, dict | None]]):

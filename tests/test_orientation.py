@@ -9,7 +9,7 @@ import pytest
 
 from conftest import ASTRONAUT
 from litehrnet_plus import hub
-from litehrnet_plus.inference.orientation import face_frame_boxes, landmark_roll, map_back, roll_from_eyes, turned
+from litehrnet_plus.inference.roll import face_frame_boxes, landmark_roll, map_back, roll_from_eyes, turned
 from litehrnet_plus.schemes import IBUG68
 
 SHIPPED = "litehrnet_plus_10m.300w"
@@ -76,7 +76,7 @@ def test_a_turned_photo_gives_the_turned_landmarks(angle):
 @needs_weights
 def test_tracking_follows_a_head_that_turns_to_120_degrees():
     from litehrnet_plus.inference.landmarker import FaceLandmarker
-    from litehrnet_plus.inference.video import FaceTracker
+    from litehrnet_plus.inference.tracking import FaceTracker
 
     lm = FaceLandmarker(SHIPPED, threads=1)
     image = cv2.imread(str(ASTRONAUT))

@@ -14,7 +14,7 @@ pytest.importorskip("scipy")
 from conftest import DATA  # noqa: E402
 from face3d import FakeSurrey, synthetic_fit, texture  # noqa: E402
 from litehrnet_plus.data.formats import load_300w, load_pts_folder, read_pts, write_pts  # noqa: E402
-from litehrnet_plus.monitor.headpose import camera_matrix, face_model, solve_head_pose  # noqa: E402
+from litehrnet_plus.inference.headpose import camera_matrix, face_model, solve_head_pose  # noqa: E402
 from litehrnet_plus.profiling import dataset as profiling_dataset  # noqa: E402
 from litehrnet_plus.profiling.dataset import ProfileSettings, plan_views, profile_dataset, read_manifest  # noqa: E402
 from litehrnet_plus.profiling.geometry import JAW_POINTS, face_angles, rotate_about  # noqa: E402

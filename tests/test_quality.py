@@ -72,24 +72,28 @@ def test_quality_in_json_and_overlay(lm, tmp_path):
 
 def test_a_turned_copy_must_give_a_fit_of_quality(lm):
     """A face found only in a turned copy of the photo is kept when its quality says the fit is
-    good (0.5 or more) and its eye line agrees with its roll; confident peaks alone do not do."""
+    good (0.5 or more) and its eye line agrees with the roll its crop was turned by; confident
+    peaks alone do not do."""
     from dataclasses import replace
+
+    from litehrnet_plus.inference.fitting import Fit
+    from litehrnet_plus.inference.orientation import trusted
+
     face = lm.detect(cv2.imread(str(ASTRONAUT)))[0]                       # upright, roll ~0
-    sure = replace(face, roll=0.0, landmark_scores=np.full_like(face.landmark_scores, 0.9))
-    assert lm._trusted(replace(sure, quality=0.9))
-    assert not lm._trusted(replace(sure, quality=0.3))                    # confident, yet doubtful
-    assert not lm._trusted(replace(sure, quality=0.9, roll=90.0))         # eye line disagrees
+    sure = Fit(face.landmarks, np.full_like(face.landmark_scores, 0.9), 0.0, face.score, 0.9)
+    assert trusted(lm.pipeline, sure)
+    assert not trusted(lm.pipeline, replace(sure, quality=0.3))                # confident, yet doubtful
+    assert not trusted(lm.pipeline, replace(sure, crop_roll=90.0))             # eye line disagrees
     # without a quality fit, the mean peak score against the lost-face threshold decides
-    assert lm._trusted(replace(sure, quality=None))
-    weak = replace(face, roll=0.0, quality=None, landmark_scores=np.full_like(face.landmark_scores, 0.1))
-    assert not lm._trusted(weak)
+    assert trusted(lm.pipeline, replace(sure, quality=None))
+    weak = replace(sure, quality=None, scores=np.full_like(face.landmark_scores, 0.1))
+    assert not trusted(lm.pipeline, weak)
 
 
 def test_detect_drops_what_is_no_face_by_default_and_min_quality_0_shows_all(monkeypatch):
     import cv2
     import numpy as np
 
-    from litehrnet_plus.inference import landmarker as lmod
     from litehrnet_plus.inference.landmarker import FaceLandmarker
 
     # a frame with the astronaut and, beside her, a detection the detector is made to report on
@@ -109,7 +113,7 @@ def test_detect_drops_what_is_no_face_by_default_and_min_quality_0_shows_all(mon
     kept = lm.detect(photo)
     assert [f.quality >= floor for f in everything].count(True) == len(kept) == 1
     # a model without a quality fit keeps every detection by default, and says so when asked for a floor
-    monkeypatch.setattr(lm, "_quality", None)
+    monkeypatch.setattr(lm.pipeline, "quality", None)
     assert lm.default_min_quality == 0.0 and len(lm.detect(photo)) == 2
     with pytest.raises(Exception, match="no quality calibration"):
         lm.detect(photo, min_quality=0.2)

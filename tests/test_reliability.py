@@ -70,7 +70,7 @@ def _clip(path, frames: int = 90, size=(320, 240)) -> None:
 
 
 def test_a_full_disk_keeps_whole_lines_and_a_video_that_says_what_it_is(tmp_path):
-    from litehrnet_plus.inference.results import read_results
+    from litehrnet_plus.batch.results import read_results
     clip = tmp_path / "clip.avi"
     _clip(clip)
     r = _full_disk(150_000, "predict", str(clip), "--out", str(tmp_path / "out.mp4"),
@@ -103,7 +103,7 @@ def test_a_full_disk_leaves_an_incomplete_json_named_so(tmp_path):
 
 
 def test_a_torn_last_line_is_dropped_by_the_reader(tmp_path):
-    from litehrnet_plus.inference.results import read_results
+    from litehrnet_plus.batch.results import read_results
     path = tmp_path / "r.jsonl"
     whole = '{"header": {"model": "m"}, "entries": "images"}\n{"file": "a.jpg", "faces": []}\n'
     path.write_text(whole + '{"file": "b.jpg", "fa')
@@ -225,7 +225,7 @@ def test_a_killed_folder_run_resumes_to_the_uninterrupted_outputs(tmp_path, caps
     capsys.readouterr()
     assert main(["predict", str(src), "--json", str(target), "--model", "litehrnet_plus_tiny.300w", "--resume"]) == 0
     assert "resuming: 2 of 5 images done" in capsys.readouterr().err
-    from litehrnet_plus.inference.results import read_results
+    from litehrnet_plus.batch.results import read_results
     a, b = read_results(full), read_results(target)
     assert [e["file"] for e in b["images"]] == [e["file"] for e in a["images"]] == [f"{i}.jpg" for i in range(5)]
     for ea, eb in zip(a["images"], b["images"]):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from litehrnet_plus.engine.sampling import epoch_order, landmark_yaw, yaw_weights
-from litehrnet_plus.monitor.headpose import face_model, rotation_from_angles
+from litehrnet_plus.inference.headpose import face_model, rotation_from_angles
 from litehrnet_plus.schemes import WFLW98_TO_IBUG68
 
 

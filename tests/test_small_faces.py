@@ -8,7 +8,8 @@ import pytest
 
 from conftest import ASTRONAUT
 from litehrnet_plus.errors import ConfigError
-from litehrnet_plus.inference.detector import Tiled, _merge, empty
+from litehrnet_plus.inference.detectors import Tiled, empty
+from litehrnet_plus.inference.detectors.tiled import merge
 
 SHIPPED = "litehrnet_plus_10m.300w"
 
@@ -85,7 +86,7 @@ def test_tile_detections_come_back_in_photo_pixels():
 def test_merge_keeps_the_best_of_overlapping_boxes():
     a = (np.array([[0, 0, 10, 10]], np.float32), np.array([0.5], np.float32), None)
     b = (np.array([[1, 1, 11, 11], [50, 50, 60, 60]], np.float32), np.array([0.9, 0.3], np.float32), None)
-    boxes, scores = _merge([a, b])
+    boxes, scores = merge([a, b])
     assert np.allclose(scores, [0.9, 0.3]) and np.allclose(boxes[0], [1, 1, 11, 11])
 
 

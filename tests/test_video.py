@@ -8,9 +8,12 @@ import numpy as np
 import pytest
 
 from conftest import ASTRONAUT, DATA
+from litehrnet_plus.schemes import IBUG68
 from litehrnet_plus.errors import VideoReadError
+from litehrnet_plus.inference.fitting import FacePipeline
 from litehrnet_plus.inference.smoothing import OneEuroFilter
-from litehrnet_plus.inference.video import FaceTracker, open_video
+from litehrnet_plus.inference.tracking import FaceTracker
+from litehrnet_plus.inference.video import open_video
 
 GRID = np.stack(np.meshgrid(np.linspace(0, 1, 17), np.linspace(0, 1, 4)), -1).reshape(-1, 2)[:68]
 
@@ -21,6 +24,8 @@ class SquareFaces:
 
     def __init__(self) -> None:
         self.calls = 0
+        # the real pipeline (regions, fits, faces) around the stub's crop-and-fit
+        self.pipeline = FacePipeline(self.predict, IBUG68)
 
     def detector(self, image: np.ndarray):
         self.calls += 1
@@ -109,12 +114,12 @@ def test_tracker_with_no_face_keeps_looking():
 
 
 def test_threshold_from_model_metadata(random_onnx):
+    from litehrnet_plus.inference.calibration import calibration
     from litehrnet_plus.inference.landmarker import FaceLandmarker
-    from litehrnet_plus.inference.video import TRACK_THRESHOLD
 
     lm = FaceLandmarker(random_onnx)
     assert FaceTracker(lm).threshold == 0.0                  # from the file's metadata
-    assert FaceTracker(SquareFaces()).threshold == TRACK_THRESHOLD
+    assert FaceTracker(SquareFaces()).threshold == calibration()["tracking"]["threshold"]
     assert FaceTracker(lm, threshold=0.7).threshold == 0.7
 
 
@@ -193,14 +198,15 @@ def test_measured_constants_come_from_the_tools_records():
     import json
 
     from conftest import ROOT
-    from litehrnet_plus.inference import detector, video
+    from litehrnet_plus.inference.detectors import calibrations
+    from litehrnet_plus.inference.calibration import calibration
 
     record = json.loads((ROOT / "benchmarks" / "detector_calibration.json").read_text())
     for name, entry in record.items():
-        cal = detector.CALIBRATIONS[name]
+        cal = calibrations()[name]
         assert (cal.dx, cal.dy, cal.sw, cal.sh) == tuple(entry["calibration"][k] for k in ("dx", "dy", "sw", "sh"))
     tracking = json.loads((ROOT / "benchmarks" / "tracking_threshold.json").read_text())
-    assert video.TRACK_THRESHOLD == tracking["threshold"]
+    assert calibration()["tracking"]["threshold"] == tracking["threshold"]
 
 
 def test_calibration_install_writes_the_file(tmp_path):

@@ -29,7 +29,7 @@ from groundtruth import write_results, DATA, TEST_300W, TRAIN_300W, faces_300w, 
 
 from litehrnet_plus.data.images import read_image  # noqa: E402
 from litehrnet_plus.inference.calibration import install  # noqa: E402
-from litehrnet_plus.inference.detector import BoxCalibration, get_raw_detector  # noqa: E402
+from litehrnet_plus.inference.detectors import BoxCalibration, get_raw_detector  # noqa: E402
 
 
 def fit(raw, faces) -> tuple[BoxCalibration, dict]:

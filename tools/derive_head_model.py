@@ -14,7 +14,7 @@
    one whose yaw, for each face aligned to the mean, best matches the dataset's yaw labels.
 5. Origin between the outer eye corners; scale: the outer eye corners 90 mm apart.
 
-Writes src/litehrnet_plus/monitor/face_model_ibug68.json with the figures of each step.
+Writes src/litehrnet_plus/inference/face_model_ibug68.json with the figures of each step.
 """
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from litehrnet_plus.fileio import atomic_write_text  # noqa: E402
-from litehrnet_plus.monitor.headpose import MODEL_FILE, _rx, angles_from_rotation, similarity_align  # noqa: E402
+from litehrnet_plus.inference.headpose import MODEL_FILE, _rx, angles_from_rotation, similarity_align  # noqa: E402
 from litehrnet_plus.schemes import IBUG68  # noqa: E402
 
 EYE_CORNERS_MM = 90.0

@@ -57,7 +57,7 @@ def describe(config: str) -> dict:
 def measure(path: Path, crops: str | None, seconds: float, rounds: int) -> None:
     import onnx
     from litehrnet_plus.engine.bench import export_graphs
-    from litehrnet_plus.inference.bench import run_bench, write_report
+    from litehrnet_plus.benchmarks.latency import run_bench, write_report
 
     configs = study_configs()
     with tempfile.TemporaryDirectory(prefix="latency_study_") as keep:

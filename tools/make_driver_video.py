@@ -26,9 +26,9 @@ sys.path.insert(0, str(ROOT / "src"))
 from litehrnet_plus.data.formats import load_300w, load_wflw  # noqa: E402
 from litehrnet_plus.data.images import read_image  # noqa: E402
 from litehrnet_plus.fileio import atomic_write_json  # noqa: E402
-from litehrnet_plus.inference.detector import get_detector  # noqa: E402
+from litehrnet_plus.inference.detectors import get_detector  # noqa: E402
 from litehrnet_plus.monitor.eyes import eye_aspect_ratio  # noqa: E402
-from litehrnet_plus.monitor.headpose import camera_matrix, solve_head_pose  # noqa: E402
+from litehrnet_plus.inference.headpose import camera_matrix, solve_head_pose  # noqa: E402
 from litehrnet_plus.monitor.mouth import mouth_aspect_ratio  # noqa: E402
 from litehrnet_plus.schemes import WFLW98_TO_IBUG68  # noqa: E402
 

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from groundtruth import write_results, DATA, TEST_300W, faces_300w, faces_wflw, iou  # noqa: E402
 
 from litehrnet_plus.data.images import read_image  # noqa: E402
-from litehrnet_plus.inference.detector import get_detector  # noqa: E402
+from litehrnet_plus.inference.detectors import get_detector  # noqa: E402
 
 
 def measure(detector, faces) -> dict:

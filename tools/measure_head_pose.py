@@ -34,7 +34,7 @@ from litehrnet_plus.data.formats import load_300w  # noqa: E402
 from litehrnet_plus.data.images import read_image  # noqa: E402
 from litehrnet_plus.data.transforms import landmark_box  # noqa: E402
 from litehrnet_plus.fileio import atomic_write_json  # noqa: E402
-from litehrnet_plus.monitor.headpose import (SOLVE_POINTS, angles_from_rotation, camera_matrix, face_model,  # noqa: E402
+from litehrnet_plus.inference.headpose import (SOLVE_POINTS, angles_from_rotation, camera_matrix, face_model,  # noqa: E402
                                              rotation_from_angles, similarity_align, solve_head_pose)
 
 BINS = ((0, 30), (30, 60), (60, 90))

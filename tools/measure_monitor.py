@@ -24,10 +24,11 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from litehrnet_plus.fileio import atomic_write_json  # noqa: E402
 from litehrnet_plus.inference.landmarker import FaceLandmarker  # noqa: E402
-from litehrnet_plus.inference.video import FaceTracker, open_video  # noqa: E402
+from litehrnet_plus.inference.tracking import FaceTracker
+from litehrnet_plus.inference.video import open_video  # noqa: E402
 from litehrnet_plus.monitor import DriverMonitor  # noqa: E402
 from litehrnet_plus.monitor.eyes import eye_aspect_ratio, eye_crops, to_gray  # noqa: E402
-from litehrnet_plus.monitor.headpose import camera_matrix, solve_head_pose  # noqa: E402
+from litehrnet_plus.inference.headpose import camera_matrix, solve_head_pose  # noqa: E402
 from litehrnet_plus.monitor.mouth import mouth_aspect_ratio  # noqa: E402
 
 

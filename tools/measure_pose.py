@@ -30,7 +30,7 @@ from litehrnet_plus.data.transforms import landmark_box
 from litehrnet_plus.evaluation.metrics import FAILURE_THRESHOLD
 from litehrnet_plus.fileio import atomic_write_json
 from litehrnet_plus.inference.landmarker import FaceLandmarker
-from litehrnet_plus.monitor.headpose import camera_matrix, solve_head_pose
+from litehrnet_plus.inference.headpose import camera_matrix, solve_head_pose
 from litehrnet_plus.profiling.dataset import read_manifest
 from litehrnet_plus.schemes import WFLW98_TO_IBUG68
 

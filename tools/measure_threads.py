@@ -84,7 +84,7 @@ def _workload(kind: str, data: Path, model: str):
         paths = [s.image_path for s in samples]
         it = iter(range(10**12))
         return (lambda: lm.detect(paths[next(it) % len(paths)])), 1
-    from litehrnet_plus.inference.video import FaceTracker
+    from litehrnet_plus.inference.tracking import FaceTracker
     import cv2
     face = cv2.resize(read_image(ROOT / "examples" / "astronaut.jpg"), (360, 360))
     frames = []

@@ -42,7 +42,9 @@ from litehrnet_plus.fileio import atomic_write_json, check_writable  # noqa: E40
 from litehrnet_plus.inference.draw import draw_faces  # noqa: E402
 from litehrnet_plus.inference.landmarker import FaceLandmarker  # noqa: E402
 from litehrnet_plus.inference.smoothing import OneEuroFilter  # noqa: E402
-from litehrnet_plus.inference.video import TRACK_THRESHOLD, FaceTracker, open_video  # noqa: E402
+from litehrnet_plus.inference.calibration import calibration  # noqa: E402
+from litehrnet_plus.inference.tracking import FaceTracker  # noqa: E402
+from litehrnet_plus.inference.video import open_video  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 GRID_MIN_CUTOFF = (0.03, 0.1, 0.3, 0.5, 1.0, 2.0, 4.0)
@@ -121,7 +123,7 @@ def cut_figures(lm: FaceLandmarker, threshold: float, data: Path) -> dict:
     for i, (frame, _) in enumerate(frames):
         before = tr.detector_runs
         if i == 45 and tr.tracks:
-            _, s = lm.predict(frame, landmark_box(tr.tracks[0].landmarks)[None])
+            _, s = lm.predict(frame, landmark_box(tr.tracks[0].fit.landmarks)[None])
             old_conf = round(float(s.mean()), 3)
         faces = tr.update(frame, i / 30)
         if tr.detector_runs != before:
@@ -187,7 +189,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", required=True)
     ap.add_argument("--speed-models", nargs="*", default=[], help="more models for the frames/s figure only")
-    ap.add_argument("--threshold", type=float, default=TRACK_THRESHOLD)
+    ap.add_argument("--threshold", type=float, default=calibration()["tracking"]["threshold"])
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--frames", type=int, default=300)
     ap.add_argument("--repeat", type=int, default=3, help="runs of each frames/s measurement")

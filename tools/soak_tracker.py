@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from litehrnet_plus import FaceLandmarker
-from litehrnet_plus.inference.video import FaceTracker
+from litehrnet_plus.inference.tracking import FaceTracker
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -19,13 +19,19 @@ _os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(MAX_IMAGE_PIXELS))
 # unless told not to before it loads: a face tool records nothing about its users.
 _os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
-__all__ = ["FaceLandmarker", "DriverMonitor", "MonitorConfig", "create_model", "list_models", "__version__"]
+__all__ = ["FaceLandmarker", "Face", "HeadPose", "DriverMonitor", "MonitorConfig", "create_model", "list_models", "__version__"]
 
 
 def __getattr__(name: str):
     if name == "FaceLandmarker":
         from .inference.landmarker import FaceLandmarker
         return FaceLandmarker
+    if name == "Face":
+        from .inference.face import Face
+        return Face
+    if name == "HeadPose":
+        from .inference.headpose import HeadPose
+        return HeadPose
     if name in ("DriverMonitor", "MonitorConfig"):
         from . import monitor
         return getattr(monitor, name)

@@ -14,13 +14,12 @@ import json
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-from .codec import HeatmapCodec
+from .codec import DEFAULT_INPUT_SIZE, HeatmapCodec
 from .codecs import Codec, codec_from_dict
 from .errors import CheckpointError
 
 # The benchmark crop: a square of this many pixels around the tight landmark box scaled by
 # CROP_SCALE (the paper's 96x96 input, mmpose's 1.25 padding).
-DEFAULT_INPUT_SIZE = 96
 DEFAULT_CROP_SCALE = 1.25
 ACTIVATIONS = ("sigmoid", "none")      # output activation baked into an exported graph
 GRAPHS = ("plain", "deploy", "int8", "litert")

@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 
 from . import __version__
+from .choices import DATASET_KINDS, ORIENTATIONS, RUNTIME_BACKENDS
+from .codec import DEFAULT_INPUT_SIZE, REFINEMENTS
 from .errors import UserError
 from .extras import EXTRA_OF, missing
 
@@ -137,27 +139,16 @@ def cmd_profile(args: argparse.Namespace) -> int:
 
 
 # ----------------------------------------------------------------------------- evaluate
-def _predictor(spec: str, backend: str, flip_test: bool, threads: int | None):
-    """An object with predict_crops() plus (input_size, crop_scale, number of landmarks) for a model spec."""
+def _evaluation_model(spec: str, backend: str, flip_test: bool, threads: int | None, refine: str | None):
+    """The model to evaluate: a checkpoint, or `--backend pytorch`, on PyTorch; else on a runtime."""
     from .resolve import resolve_spec
 
     resolved = resolve_spec(spec)
-    if resolved.kind == "onnx" or (backend == "onnxruntime" and resolved.kind != "checkpoint"):
-        from .inference.runtime import OnnxHeatmapModel
-        m = OnnxHeatmapModel(resolved.file("onnx"), threads=threads, flip_test=flip_test)
-        return m, m.input_size, m.crop_scale, m.num_landmarks
-    p = resolved.file("pt")
-    from .engine.checkpoint import card_of, load_checkpoint, model_from_checkpoint
-    from .engine.evaluate import TorchPredictor
-    from .schemes import scheme_for
-
-    state = load_checkpoint(p)
-    model = model_from_checkpoint(state, str(p)).eval()
-    card = card_of(state, str(p))
-    scheme = scheme_for(card.num_landmarks)
-    pred = TorchPredictor(model, card.codec, card.activation,
-                          scheme.flip_permutation() if scheme.can_flip else None, flip_test)
-    return pred, card.input_size, card.crop_scale, card.num_landmarks
+    if backend == "pytorch" and resolved.kind != "onnx" or resolved.kind == "checkpoint":
+        from .engine.evaluate import load_torch_predictor
+        return load_torch_predictor(resolved.file("pt"), flip_test, refine)
+    from .inference.runtime import load_runtime_model
+    return load_runtime_model(spec, "onnxruntime" if backend == "pytorch" else backend, threads, flip_test, refine)
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -174,7 +165,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         from .extras import require
         require("matplotlib", "evaluate --ced")
     # the model first: a missing one (or a missing extra) is reported before any data is read
-    predictor, size, crop_scale, k = _predictor(args.model, args.backend, args.flip_test, args.threads)
+    predictor = _evaluation_model(args.model, args.backend, args.flip_test, args.threads, args.refine)
+    k = predictor.num_landmarks
     # every bad annotation or image is reported at the end, and the rest evaluated
     problems: list[str] = []
     counted = {} if args.dataset == "wflw" else {"num_landmarks": k}   # WFLW's lists are 98 points by definition
@@ -185,15 +177,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if not samples:
         raise UserError(f"{args.root}: no usable faces ({len(problems)} problems; the first: {problems[0]})"
                         if problems else f"{args.root}: no faces")
-    if args.refine:
-        import dataclasses
-
-        from .codec import HeatmapCodec
-        if not isinstance(predictor.codec, HeatmapCodec):
-            raise UserError(f"{args.model}: --refine is a heatmap decoding option; this model's output is "
-                            f"decoded by its {predictor.codec.kind} codec")
-        predictor.codec = dataclasses.replace(predictor.codec, refine=args.refine)
-    rep = evaluate_samples(predictor, samples, scheme_for(k), size, crop_scale, args.norm,
+    rep = evaluate_samples(predictor, samples, scheme_for(k), predictor.input_size, predictor.crop_scale, args.norm,
                            batch_size=args.batch_size, progress=True)
     doc = {"model": args.model, "dataset": args.dataset, "root": str(args.root), "subset": args.subset,
            "flip_test": bool(args.flip_test), "version": __version__, **rep.to_dict()}
@@ -244,7 +228,7 @@ class _DetectorsHelp(str):
         return super().__new__(cls, "face detector")
 
     def __mod__(self, params) -> str:
-        from .inference.detector import detector_status
+        from .inference.detectors import detector_status
         names = "; ".join(f"{name} ({status})" for name, status in detector_status().items())
         return f"face detector: auto (the best installed), or one of: {names}"
 
@@ -252,20 +236,16 @@ class _DetectorsHelp(str):
 def _check_outputs(args: argparse.Namespace) -> None:
     """--show needs a display; --json names a .json or .jsonl file."""
     if args.show:
-        from .inference.predict import check_display
+        from .batch.predict import check_display
         check_display()
     if args.json and Path(args.json).suffix.lower() not in (".json", ".jsonl"):
         raise UserError(f"--json {args.json}: the results file must end in .json (one document) or "
                         ".jsonl (JSON Lines, a line per image or frame)")
 
 
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" + ("" if n == 1 else "s")
-
-
 def cmd_predict(args: argparse.Namespace) -> int:
     from .inference.landmarker import FaceLandmarker
-    from .inference.predict import Options, input_kind, run_images, run_video, stop_signals
+    from .batch.predict import Options, input_kind, run_images, run_video, stop_signals
 
     kind = input_kind(args.input)
     _check_outputs(args)
@@ -273,26 +253,15 @@ def cmd_predict(args: argparse.Namespace) -> int:
                    show=args.show, boxes=args.boxes, overwrite=args.overwrite, max_faces=args.max_faces,
                    min_quality=args.min_quality, resume=args.resume)
     lm = FaceLandmarker(args.model, detector=args.detector, threads=args.threads, flip_test=args.flip_test,
-                        orientations=args.orientations, min_face=args.min_face, backend=args.backend)
+                        orientations=args.orientations, min_face=args.min_face, backend=args.backend,
+                        head_pose=args.head_pose, focal=args.focal)
     with stop_signals():
         if kind in ("video", "webcam"):
             report = run_video(lm, int(args.input) if kind == "webcam" else args.input, opts)
         else:
             report = run_images(lm, Path(args.input), opts)
-    unit = "frame" if kind in ("video", "webcam") else "image"
-    print(f"{_count(report.processed, unit)}, {_count(report.faces, 'face')}", file=sys.stderr)
-    for f in report.failures[:20]:
-        print(f"failed: {f['file']}: {f['error']}", file=sys.stderr)
-    if report.failed > 20:
-        print(f"... and {report.failed - 20} more failures (in the JSON)", file=sys.stderr)
-    if report.interrupted:
-        print(f"interrupted ({report.interrupted}): the outputs hold the {_count(report.processed, unit)} done",
-              file=sys.stderr)
-        return 143 if report.interrupted == "SIGTERM" else 130
-    if report.failed:
-        print(f"{report.failed} failed", file=sys.stderr)
-        return 1
-    return 0
+    print("\n".join(report.end_lines("frame" if kind in ("video", "webcam") else "image")), file=sys.stderr)
+    return report.exit_status()
 
 
 # ----------------------------------------------------------------------------- monitor
@@ -308,8 +277,9 @@ def _setting(text: str) -> tuple[str, float]:
 
 def cmd_monitor(args: argparse.Namespace) -> int:
     from .inference.landmarker import FaceLandmarker
-    from .inference.predict import Options, input_kind, run_video, stop_signals
+    from .batch.predict import Options, input_kind, run_video, stop_signals
     from .monitor import DriverMonitor, MonitorConfig
+    from .monitor.stage import MonitorStage
 
     kind = input_kind(args.input)
     if kind not in ("video", "webcam"):
@@ -320,22 +290,18 @@ def cmd_monitor(args: argparse.Namespace) -> int:
         config = config.with_(forward=tuple(args.forward))
     opts = Options(out=Path(args.out) if args.out else None, json=Path(args.json) if args.json else None,
                    show=args.show, overwrite=args.overwrite, max_faces=1)
-    lm = FaceLandmarker(args.model, detector=args.detector, threads=args.threads, backend=args.backend)
+    lm = FaceLandmarker(args.model, detector=args.detector, threads=args.threads, backend=args.backend,
+                        head_pose=True, focal=args.focal, max_faces=1)
     monitor = DriverMonitor(lm, config, eye_model=None if args.no_eye_model else "shipped", focal=args.focal)
     with stop_signals():
-        report = run_video(lm, int(args.input) if kind == "webcam" else args.input, opts, monitor=monitor)
+        report = run_video(lm, int(args.input) if kind == "webcam" else args.input, opts, stage=MonitorStage(monitor))
     counts: dict[str, int] = {}
-    for e in report.events:
+    for e in report.summary.get("events", []):
         counts[e["kind"]] = counts.get(e["kind"], 0) + 1
-    summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "no events"
-    print(f"{_count(report.processed, 'frame')}; {summary}", file=sys.stderr)
-    for f in report.failures[:20]:
-        print(f"failed: {f['file']}: {f['error']}", file=sys.stderr)
-    if report.interrupted:
-        print(f"interrupted ({report.interrupted}): the outputs hold the {report.processed} frames done",
-              file=sys.stderr)
-        return 143 if report.interrupted == "SIGTERM" else 130
-    return 1 if report.failed else 0
+    events = ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "no events"
+    frames = f"{report.processed} frame" + ("" if report.processed == 1 else "s")
+    print("\n".join(report.end_lines("frame", headline=f"{frames}; {events}")), file=sys.stderr)
+    return report.exit_status()
 
 
 # ----------------------------------------------------------------------------- bench
@@ -363,7 +329,7 @@ def _shipped_onnx_without_torch(models: list[str], log) -> list[str]:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from .fileio import check_writable
-    from .inference.bench import format_table, machine_info, run_bench, write_report
+    from .benchmarks.latency import format_table, new_report, run_bench, write_report
 
     if args.json:
         check_writable(args.json, args.overwrite)
@@ -371,21 +337,20 @@ def cmd_bench(args: argparse.Namespace) -> int:
     log = lambda msg: print(msg, file=sys.stderr)  # noqa: E731
     models = args.model or ["litehrnet_plus_10m", "litehrnet_plus_30m"]
     if args.mode == "end-to-end":
-        from .inference.bench_end_to_end import format_end_to_end, run_end_to_end
+        from .benchmarks.end_to_end import format_end_to_end, run_end_to_end
         if not args.crops:
             raise UserError("--mode end-to-end needs --crops FOLDER: photos with .pts files (faces to track)")
         models = args.model or ["litehrnet_plus_10m.300w", "litehrnet_plus_30m.300w"]
-        report = {"format": "litehrnet_plus.bench/1", "machine": machine_info(args.note),
-                  "end_to_end": run_end_to_end(models, args.crops, rounds=args.rounds * 8, use_dlib=not args.no_dlib,
+        report = new_report(args.note, end_to_end=run_end_to_end(models, args.crops, rounds=args.rounds * 8, use_dlib=not args.no_dlib,
                                                video_frames=args.video_frames,
-                                               backends=tuple(split(args.backend)), log=log)}
+                                               backends=tuple(split(args.backend)), log=log))
         print(format_end_to_end(report["end_to_end"]))
         if args.json:
             write_report(report, args.json)
             print(f"wrote {args.json}")
         return 0
     if args.mode == "training":
-        report = {"format": "litehrnet_plus.bench/1", "machine": machine_info(args.note), "rows": []}
+        report = new_report(args.note, rows=[])
     else:
         export = None
         if any(Path(m).suffix.lower() != ".onnx" for m in models):
@@ -415,27 +380,25 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def _landmarker_args(p: argparse.ArgumentParser, model_help: str) -> None:
     """The FaceLandmarker options that predict and monitor share."""
     p.add_argument("--model", default=None, help=model_help)
-    p.add_argument("--backend", choices=("onnxruntime", "litert"), default="onnxruntime",
+    p.add_argument("--backend", choices=RUNTIME_BACKENDS, default="onnxruntime",
                    help="run the model on ONNX Runtime (default) or LiteRT (the shipped .tflite; extra 'litert')")
     p.add_argument("--detector", default="auto", help=_DetectorsHelp())
     p.add_argument("--threads", type=_positive_int, default=None,
                    help="ONNX Runtime threads (default: 1, the fastest per face and robust on a busy CPU)")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="litehrnet-plus", description=__doc__)
-    p.add_argument("--version", action="version", version=f"litehrnet-plus {__version__}")
-    sub = p.add_subparsers(dest="command", required=True)
-
+def _flops_parser(sub) -> None:
     f = sub.add_parser("flops", help="parameters and FLOPs per block (paper convention and plain MACs)")
     f.add_argument("--model", required=True, help="registered model name, or 'all'")
     f.add_argument("--landmarks", type=int, default=98, help="number of landmarks K (paper: 98)")
-    f.add_argument("--input-size", type=int, default=96)
+    f.add_argument("--input-size", type=int, default=DEFAULT_INPUT_SIZE)
     f.add_argument("--json", help="write the figures as JSON")
     f.add_argument("--plot", help="write a per-block bar chart (PNG)")
     f.add_argument("--overwrite", action="store_true")
     f.set_defaults(func=cmd_flops)
 
+
+def _export_parser(sub) -> None:
     e = sub.add_parser("export", help="export a model or checkpoint to ONNX, or to LiteRT (an OUT.tflite name)")
     e.add_argument("--model", required=True, help="registered name (random init), shipped tag, or checkpoint .pt")
     e.add_argument("output", help="output .onnx path, or .tflite for LiteRT (needs the 'litert-export' extra)")
@@ -447,6 +410,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--overwrite", action="store_true")
     e.set_defaults(func=cmd_export)
 
+
+def _predict_parser(sub) -> None:
     pr = sub.add_parser("predict", help="landmarks for an image, a folder, a video file or a webcam (ONNX Runtime)")
     pr.add_argument("input", help="image file, folder (recursive), video file, or webcam index (integer)")
     _landmarker_args(pr, "shipped tag or .onnx file (default: best shipped model)")
@@ -472,11 +437,17 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--min-face", type=float, default=None, metavar="PX",
                     help="also find faces as small as PX pixels in large photos (the detector runs on tiles "
                          "too; docs/angles_and_quality.md: the cost)")
-    pr.add_argument("--orientations", choices=("all", "auto", "upright"), default="all",
+    pr.add_argument("--orientations", choices=ORIENTATIONS, default="all",
                     help="photos: also look for faces in the image turned by 90/180/270 degrees (all, default), "
                          "only when nothing is found upright (auto), or never (upright, fastest)")
+    pr.add_argument("--head-pose", action="store_true",
+                    help="add each face's head pose to the results: yaw, pitch, roll (degrees) and position (mm)")
+    pr.add_argument("--focal", type=float, default=None,
+                    help="--head-pose: the camera's focal length in pixels (default: the image's longer side)")
     pr.set_defaults(func=cmd_predict)
 
+
+def _monitor_parser(sub) -> None:
     mo = sub.add_parser("monitor", help="driver monitoring on a video or webcam: head pose, eyes, blinks, "
                                         "PERCLOS, yawns, distraction (ONNX Runtime)")
     mo.add_argument("input", help="video file, or webcam index (integer)")
@@ -497,6 +468,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="eye state from the eye aspect ratio alone, without the eye-state classifier")
     mo.set_defaults(func=cmd_monitor)
 
+
+def _train_parser(sub) -> None:
     t = sub.add_parser("train", help="train a model from a YAML config (resumable)")
     t.add_argument("config", help="YAML config file, or the name of a shipped config (`litehrnet-plus configs`)")
     t.add_argument("--resume", action="store_true", help="continue the run in the config's out folder")
@@ -507,9 +480,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.set_defaults(func=cmd_train)
 
+
+def _profile_parser(sub) -> None:
     pf = sub.add_parser("profile", help="turn a dataset's faces in 3D to larger yaw (300W-LP-style training data)")
     pf.add_argument("out", help="output folder (a dataset in the 300-W layout, with manifest.csv)")
-    pf.add_argument("--dataset", default="300w", choices=["300w", "csv", "pts"])
+    pf.add_argument("--dataset", default="300w", choices=[k for k in DATASET_KINDS if k != "wflw"])
     pf.add_argument("--root", required=True, help="dataset folder (csv: the CSV file)")
     pf.add_argument("--subset", default=None, help="300w: train (default) or a folder such as lfpw/testset")
     pf.add_argument("--sfm", required=True, help="the Surrey Face Model folder (sfm_shape_3448.bin and its companions)")
@@ -526,20 +501,26 @@ def build_parser() -> argparse.ArgumentParser:
     pf.add_argument("--quiet", action="store_true", help="no progress bar")
     pf.set_defaults(func=cmd_profile)
 
+
+def _configs_parser(sub) -> None:
     c = sub.add_parser("configs", help="list the shipped training configs, or print one (to copy and edit)")
     c.add_argument("name", nargs="?", help="a config name: print its YAML")
     c.set_defaults(func=cmd_configs)
 
+
+def _evaluate_parser(sub) -> None:
     v = sub.add_parser("evaluate", help="NME / failure rate / AUC on a benchmark or custom dataset")
     v.add_argument("--model", required=True, help="shipped tag (e.g. litehrnet_plus_30m.300w), .onnx or checkpoint .pt")
-    v.add_argument("--dataset", required=True, choices=["300w", "wflw", "csv", "pts"])
+    v.add_argument("--dataset", required=True, choices=DATASET_KINDS)
     v.add_argument("--root", required=True, help="dataset folder (csv: the CSV file)")
     v.add_argument("--subset", default=None, help="300w: train/common/challenging/full/test or a folder; "
                    "wflw: test or an attribute")
     v.add_argument("--norm", default="inter-ocular", choices=["inter-ocular", "inter-pupil", "box"])
-    v.add_argument("--backend", default="onnxruntime", choices=["onnxruntime", "pytorch"])
+    v.add_argument("--backend", default="onnxruntime", choices=["onnxruntime", "litert", "pytorch"],
+                   help="the runtime: ONNX Runtime (default), LiteRT (the .tflite; extra 'litert') or PyTorch "
+                        "(the checkpoint; extra 'train'); a checkpoint runs on PyTorch")
     v.add_argument("--flip-test", action="store_true", help="average with the prediction on the mirrored crop (~2x the model time)")
-    v.add_argument("--refine", choices=["dark", "quarter", "none"], default=None,
+    v.add_argument("--refine", choices=REFINEMENTS, default=None,
                    help="override the heatmap sub-pixel refinement (default: the model's codec)")
     v.add_argument("--batch-size", type=int, default=64)
     v.add_argument("--threads", type=int, default=None)
@@ -548,6 +529,8 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--overwrite", action="store_true")
     v.set_defaults(func=cmd_evaluate)
 
+
+def _bench_parser(sub) -> None:
     bn = sub.add_parser("bench", help="per-face latency and throughput, against the plain export and dlib")
     bn.add_argument("--model", nargs="+", action="extend",
                     help="registered name (random weights), shipped tag, checkpoint .pt, .onnx file, or a "
@@ -555,8 +538,9 @@ def build_parser() -> argparse.ArgumentParser:
                          "(default: litehrnet_plus_10m litehrnet_plus_30m)")
     bn.add_argument("--batch-size", type=_ints, default=[1, 64], help="batch sizes, e.g. 1,64")
     bn.add_argument("--threads", type=_ints, default=[1, 2], help="ONNX Runtime / torch threads, e.g. 1,2")
-    bn.add_argument("--backend", default="onnxruntime",
-                    help="comma-separated: onnxruntime, pytorch (end-to-end: onnxruntime, litert)")
+    bn.add_argument("--backends", "--backend", dest="backend", default="onnxruntime",
+                    help="the runtimes to time, comma-separated: onnxruntime, pytorch (end-to-end: onnxruntime, "
+                         "litert)")
     bn.add_argument("--graphs", default="plain,deploy",
                     help="graphs exported for names/checkpoints: plain, deploy, int8, or a deploy variant "
                          "deploy:key=value+... (engine/deploy/options.py DeployOptions), comma-separated")
@@ -582,6 +566,21 @@ def build_parser() -> argparse.ArgumentParser:
     bn.add_argument("--json", help="write the report as JSON")
     bn.add_argument("--overwrite", action="store_true")
     bn.set_defaults(func=cmd_bench)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="litehrnet-plus", description=__doc__)
+    p.add_argument("--version", action="version", version=f"litehrnet-plus {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+    _flops_parser(sub)
+    _export_parser(sub)
+    _predict_parser(sub)
+    _monitor_parser(sub)
+    _train_parser(sub)
+    _profile_parser(sub)
+    _configs_parser(sub)
+    _evaluate_parser(sub)
+    _bench_parser(sub)
     return p
 
 

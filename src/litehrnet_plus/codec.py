@@ -17,11 +17,13 @@ import numpy as np
 from .errors import ConfigError
 
 REFINEMENTS = ("dark", "quarter", "none")
+#: the network input side, pixels, unless a model card says otherwise (the paper's 96x96)
+DEFAULT_INPUT_SIZE = 96
 
 
 @dataclass(frozen=True)
 class HeatmapCodec:
-    input_size: int = 96          # square network input, pixels
+    input_size: int = DEFAULT_INPUT_SIZE     # square network input, pixels
     stride: int = 4               # input pixels per heatmap pixel
     sigma: float = 1.0            # Gaussian std in heatmap pixels
     refine: str = "dark"          # sub-pixel refinement at decoding: dark | quarter | none

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .codec import HeatmapCodec
+from .codec import DEFAULT_INPUT_SIZE, HeatmapCodec
 from .errors import ConfigError
 
 CODEC_KINDS = ("heatmap", "regression", "pip")
@@ -23,7 +23,7 @@ CODEC_KINDS = ("heatmap", "regression", "pip")
 
 @dataclass(frozen=True)
 class RegressionCodec:
-    input_size: int = 96
+    input_size: int = DEFAULT_INPUT_SIZE
     kind: str = "regression"
 
     def to_dict(self) -> dict:
@@ -68,7 +68,7 @@ class PIPCodec:
     face (nearest_neighbours); the model predicts them from the landmark's own cell."""
 
     neighbours: tuple[tuple[int, ...], ...]
-    input_size: int = 96
+    input_size: int = DEFAULT_INPUT_SIZE
     stride: int = 32
     kind: str = "pip"
 

@@ -12,7 +12,6 @@ from . import hub
 from .errors import CheckpointError
 
 CHECKPOINT_SUFFIXES = (".pt", ".pth")
-KINDS = ("name", "tag", "checkpoint", "onnx", "tflite")
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..choices import DATASET_KINDS
 from ..errors import AnnotationError, ConfigError
 from ..fileio import atomic_write_text
 from .images import IMAGE_EXTENSIONS
@@ -579,7 +580,7 @@ def load_dataset(kind: str, root: str | os.PathLike, subset: str | None = None,
         return load_csv(base if base.is_file() else _csv_in_folder(base, subset), **kw)
     if key == "pts":
         return load_pts_folder(base / subset if subset else base, **kw)
-    raise ConfigError(f"unknown dataset kind {kind!r} (known: 300w, wflw, csv, pts)")
+    raise ConfigError(f"unknown dataset kind {kind!r} (known: {', '.join(DATASET_KINDS)})")
 
 
 # ----------------------------------------------------------------------------- checks

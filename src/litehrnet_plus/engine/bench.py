@@ -1,6 +1,6 @@
 """The PyTorch side of `litehrnet-plus bench`: graphs exported from a registered name (random
 weights), a shipped tag or a checkpoint, the pytorch backend, and training throughput. The
-timing itself (interleaved rounds, dlib reference, profiles) is inference/bench.py, torch-free.
+timing itself (interleaved rounds, dlib reference, profiles) is benchmarks/latency.py, torch-free.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from torch import nn
 
 from ..data.transforms import to_input
 from ..errors import UserError
-from ..inference.bench import GRAPH_KINDS, Config, Graph
+from ..benchmarks.latency import GRAPH_KINDS, Config, Graph
 from ..models import create_model, list_models
 from ..models.registry import split_tag
 from ..resolve import CONFIG_SUFFIXES

@@ -149,13 +149,13 @@ def codec_for(model: nn.Module, heatmap: HeatmapCodec | None = None, mean_shape:
     model that has seen no data) each landmark's neighbours are the landmarks nearest in index,
     a placeholder untrained weights cannot tell from any other."""
     output, size = model.output, model.cfg.input_size
-    if output == "coords":
+    if output == "regression":
         return RegressionCodec(input_size=size)
     if output == "pip":
         k, nb = model.cfg.num_landmarks, model.cfg.num_neighbours
         shape = mean_shape if mean_shape is not None else np.stack([np.arange(k), np.zeros(k)], axis=1)
         return PIPCodec(nearest_neighbours(shape, nb), input_size=size, stride=model.cfg.stride)
-    if output != "heatmaps":
+    if output != "heatmap":
         raise CheckpointError(f"{type(model).__name__}: unknown model output {output!r}")
     return heatmap or HeatmapCodec(input_size=size)
 

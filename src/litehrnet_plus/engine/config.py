@@ -14,6 +14,7 @@ from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 
 from ..card import DEFAULT_CROP_SCALE
+from ..choices import DATASET_KINDS
 from ..codec import HeatmapCodec
 from ..data.transforms import AugmentConfig
 from ..errors import ConfigError
@@ -21,7 +22,6 @@ from .losses import LOSSES
 from .sampling import BALANCE_MODES, check_shares
 
 SCHEDULES = ("step", "cosine")
-DATA_KINDS = ("300w", "wflw", "csv", "pts")
 
 
 @dataclass
@@ -241,8 +241,8 @@ def _validate(cfg: TrainConfig, source: str) -> None:
     if t.schedule not in SCHEDULES:
         raise ConfigError(f"{source}: train.schedule must be one of {SCHEDULES}, got {t.schedule!r}")
     for src in [cfg.data, *cfg.data.extra]:
-        if src.kind not in DATA_KINDS:
-            raise ConfigError(f"{source}: data kind must be one of {DATA_KINDS}, got {src.kind!r}")
+        if src.kind not in DATASET_KINDS:
+            raise ConfigError(f"{source}: data kind must be one of {DATASET_KINDS}, got {src.kind!r}")
     for name in ("lr", "batch_size", "epochs", "val_every"):
         if getattr(t, name) <= 0:
             raise ConfigError(f"{source}: train.{name} must be positive")

@@ -10,6 +10,22 @@ from ..codecs import Codec
 from ..data.transforms import to_input
 
 
+def load_torch_predictor(path, flip_test: bool = False, refine: str | None = None) -> "TorchPredictor":
+    """A checkpoint (.pt) as a predictor for the evaluation protocol, with its card's facts."""
+    from ..inference.runtime import with_refinement
+    from ..schemes import scheme_for
+    from .checkpoint import card_of, load_checkpoint, model_from_checkpoint
+
+    state = load_checkpoint(path)
+    model = model_from_checkpoint(state, str(path)).eval()
+    card = card_of(state, str(path))
+    scheme = scheme_for(card.num_landmarks)
+    pred = TorchPredictor(model, with_refinement(card.codec, refine, path), card.activation,
+                          scheme.flip_permutation() if scheme.can_flip else None, flip_test)
+    pred.input_size, pred.crop_scale, pred.num_landmarks = card.input_size, card.crop_scale, card.num_landmarks
+    return pred
+
+
 class TorchPredictor:
     """PyTorch model -> landmarks in crop pixels via its codec (heatmap, regression or PIP). flip_test averages the
     prediction with that of the mirrored crop (in coordinates, so no half-pixel shift)."""

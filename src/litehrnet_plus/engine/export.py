@@ -23,7 +23,7 @@ from ..hub import METADATA_KEY
 
 
 # the graph's output name per kind of model output (models' `output` attribute)
-OUTPUT_NAMES = {"heatmaps": "heatmaps", "coords": "landmarks", "pip": "pip_maps"}
+OUTPUT_NAMES = {"heatmap": "heatmaps", "regression": "landmarks", "pip": "pip_maps"}   # model kind -> graph output
 
 
 class HeatmapOutput(nn.Module):

@@ -21,10 +21,10 @@ from ..codecs import pip_parts
 from ..errors import ConfigError, UnknownNameError
 
 LOSSES = ("mse", "bce", "wing", "pip")
-# which losses fit which model output (a model's `output` attribute)
-LOSSES_FOR_OUTPUT = {"heatmaps": ("mse", "bce"), "coords": ("wing",), "pip": ("pip",)}
+# which losses fit which kind of model output (a model's `output` attribute: a codec kind)
+LOSSES_FOR_OUTPUT = {"heatmap": ("mse", "bce"), "regression": ("wing",), "pip": ("pip",)}
 # the loss a model is trained (or timed, or carded untrained) with when nothing else is said
-DEFAULT_LOSS = {"heatmaps": "bce", "coords": "wing", "pip": "pip"}
+DEFAULT_LOSS = {"heatmap": "bce", "regression": "wing", "pip": "pip"}
 WING_W, WING_EPS = 10.0, 2.0
 PIP_SCORE_WEIGHT, PIP_OFFSET_WEIGHT = 10.0, 1.0
 

@@ -12,7 +12,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..monitor.headpose import camera_matrix, solve_head_pose, to_ibug68
+from ..inference.headpose import camera_matrix, solve_head_pose, to_ibug68
 from ..schemes import scheme_for
 
 BALANCE_MODES = ("none", "yaw")

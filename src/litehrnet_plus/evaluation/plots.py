@@ -8,6 +8,7 @@ import numpy as np
 
 from ..extras import require
 from ..fileio import atomic_write_bytes
+from .metrics import FAILURE_THRESHOLD
 
 
 def pyplot(feature: str = "plotting"):
@@ -26,7 +27,7 @@ def save_figure(fig, path: str | Path) -> None:
     pyplot().close(fig)
 
 
-def plot_ced(curves: dict[str, np.ndarray], path: str | Path, threshold: float = 0.10) -> None:
+def plot_ced(curves: dict[str, np.ndarray], path: str | Path, threshold: float = FAILURE_THRESHOLD) -> None:
     """Cumulative error distribution: fraction of faces with NME below x, per named curve
     (values are per-face NMEs as fractions, e.g. 0.04 for 4%)."""
     plt = pyplot("the CED plot (--ced)")

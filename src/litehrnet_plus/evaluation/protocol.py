@@ -19,7 +19,7 @@ from ..data.images import read_image
 from ..errors import AnnotationError, ImageReadError
 from ..data.transforms import DEFAULT_CROP_SCALE, crop_faces, crop_matrix, transform_points, uncrop_points
 from ..schemes import LandmarkScheme
-from .metrics import normalising_distance, per_face_nme, summarise
+from .metrics import FAILURE_THRESHOLD, normalising_distance, per_face_nme, summarise
 
 
 class Predictor(Protocol):
@@ -88,7 +88,7 @@ def predict_samples(predictor: Predictor, samples: list[FaceSample], input_size:
 
 def evaluate_samples(predictor: Predictor, samples: list[FaceSample], scheme: LandmarkScheme,
                      input_size: int, crop_scale: float = DEFAULT_CROP_SCALE, norm: str = "inter-ocular",
-                     threshold: float = 0.10, batch_size: int = 64, progress: bool = False) -> EvaluationReport:
+                     threshold: float = FAILURE_THRESHOLD, batch_size: int = 64, progress: bool = False) -> EvaluationReport:
     """Overall, per subset, per attribute, and per-face NMEs."""
     pred = predict_samples(predictor, samples, input_size, crop_scale, batch_size, progress)
     gt = np.stack([s.landmarks for s in samples])

@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 
 from ..schemes import LandmarkScheme
-from .results import Face
+from .face import Face
 
 POINT = (0, 0, 255)      # BGR red
 LINE = (0, 220, 0)       # green

@@ -1,111 +1,87 @@
-"""Faces at any roll, as MediaPipe handles them: the crop is turned so the face is upright.
+"""Which way up a photo is: the search over turned copies (`orientations`) and its rules.
 
-A face's roll is the slope of its eye line (degrees, image y down: positive when the line from
-the subject's right eye -- at the image's left -- to the left eye runs downwards). It comes from
-the detector's eye keypoints, from the previous frame's landmarks when tracking, or from a first
-upright pass of the landmark model. Detectors look for upright faces, so a photo turned by 90 or
-180 degrees is searched in turned copies (`orientations`), and what they find is mapped back.
+Detectors look for upright faces, so a photo held sideways or upside down is searched in copies
+turned by 90, 180 and 270 degrees; what they find is mapped back (roll.py) and fitted in the
+photo itself (fitting.py). "all" searches every copy and keeps one detection per face; "upright"
+only the photo as it is; "auto" looks at the turned copies only when the upright pass finds no
+face the model trusts.
 """
 from __future__ import annotations
 
-import cv2
+from typing import Callable
+
 import numpy as np
 
-from ..schemes import LandmarkScheme
+from ..choices import ORIENTATIONS
+from ..errors import ConfigError
+from .detectors import Detections, run_detector, suppress
+from .fitting import FacePipeline, Fit
+from .roll import ALIGN_MIN_DEG, landmark_roll, map_back, snap_upright, turned, wrap_degrees
 
-ORIENTATIONS = ("auto", "upright", "all")
-# Rolls below this are left upright: the models were trained with rotations of +-30 degrees,
-# and upright crops of upright faces give exactly the landmarks they always gave.
-ALIGN_MIN_DEG = 15.0
-# the map back from an image that was not turned
-UPRIGHT = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
-# image turned by k x 90 degrees counter-clockwise for the detector to see an upright face
-_ROTATE = {0: None, 90: cv2.ROTATE_90_COUNTERCLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_CLOCKWISE}
-
-
-def wrap_degrees(degrees: np.ndarray) -> np.ndarray:
-    """Angles in (-180, 180]."""
-    return -((180.0 - np.asarray(degrees, np.float64)) % 360.0 - 180.0)
+#: one face found in several turned copies: centres closer than this x the face size
+SAME_FACE_DISTANCE = 0.5
+#: quality at which a fit is more likely good than not: the bar a face seen only in a turned
+#: copy of the photo must reach
+TRUSTED_QUALITY = 0.5
 
 
-def snap_upright(rolls: np.ndarray) -> np.ndarray:
-    """Rolls in (-180, 180], those under ALIGN_MIN_DEG set to 0 (their crops stay upright)."""
-    r = wrap_degrees(rolls)
-    return np.where(np.abs(r) < ALIGN_MIN_DEG, 0.0, r)
+def check_orientations(orientations: str) -> str:
+    if orientations not in ORIENTATIONS:
+        raise ConfigError(f"orientations must be one of {ORIENTATIONS}, got {orientations!r}")
+    return orientations
 
 
-def roll_from_eyes(right_eye: np.ndarray, left_eye: np.ndarray) -> np.ndarray:
-    """(N,2), (N,2) -> (N,) roll in degrees."""
-    d = np.asarray(left_eye, np.float64) - np.asarray(right_eye, np.float64)
-    return np.degrees(np.arctan2(d[..., 1], d[..., 0]))
+def find_faces(image: np.ndarray, detector: Callable[[np.ndarray], Detections], pipeline: FacePipeline,
+               orientations: str) -> list[Fit]:
+    """The fits of the faces in a photo, highest detector score first (see the module doc)."""
+    if check_orientations(orientations) == "all":
+        return one_per_face(pipeline, _found(image, detector, pipeline, (0, 90, 180, 270)))
+    found = _found(image, detector, pipeline, (0,))
+    if orientations == "auto" and not any(trusted(pipeline, f) for f, _ in found):
+        # nothing the model is sure of, upright: the photo may be held sideways or upside down
+        merged = one_per_face(pipeline, found + _found(image, detector, pipeline, (90, 180, 270)))
+        return [f for f in merged if trusted(pipeline, f)] or [f for f, _ in found]
+    return [f for f, _ in found]
 
 
-def landmark_roll(landmarks: np.ndarray, scheme: LandmarkScheme) -> np.ndarray:
-    """Roll of each face (N,K,2) from its eye landmarks (the scheme's outer eye corners)."""
-    if scheme.eye_corners is None:
-        return np.zeros(len(landmarks))
-    a, b = scheme.eye_corners
-    pts = np.asarray(landmarks, np.float64)
-    return roll_from_eyes(pts[:, a], pts[:, b])
+def _found(image: np.ndarray, detector, pipeline: FacePipeline, turns: tuple[int, ...]) -> list[tuple[Fit, int]]:
+    """Faces the detector finds in the photo turned by each of `turns` (degrees), fitted in the
+    photo, each with the turn it was found in; by detector score."""
+    found = []
+    for k in turns:
+        copy, back = turned(image, k)
+        boxes, scores, keypoints = run_detector(detector, copy)
+        boxes, rolls, _ = map_back(boxes, keypoints, back, k)
+        # a face found in a turned copy is cropped turned, whether or not the pipeline aligns
+        rolls = pipeline.crop_rolls(rolls) if k == 0 else snap_upright(rolls)
+        found.append((boxes, scores, rolls, np.full(len(boxes), k)))
+    boxes, scores, rolls, turns_ = (np.concatenate(x) for x in zip(*found))
+    fits = pipeline.fit(image, boxes, rolls, scores)
+    return sorted(zip(fits, (int(k) for k in turns_)), key=lambda fk: -fk[0].score)
 
 
-def face_frame_boxes(landmarks: np.ndarray, rolls: np.ndarray) -> np.ndarray:
-    """The tight box of each face's landmarks in its own upright frame (turned by -roll about
-    the landmarks' centre), with the centre given back in image pixels: (N,4)."""
-    pts = np.asarray(landmarks, np.float64)
-    t = np.radians(np.asarray(rolls, np.float64))[:, None]
-    centre = pts.mean(axis=1, keepdims=True)
-    d = pts - centre
-    # coordinates along the face's own x (eye line) and y axes
-    u = d[..., 0] * np.cos(t) + d[..., 1] * np.sin(t)
-    v = -d[..., 0] * np.sin(t) + d[..., 1] * np.cos(t)
-    lo_u, hi_u, lo_v, hi_v = u.min(1), u.max(1), v.min(1), v.max(1)
-    mu, mv = (lo_u + hi_u) / 2, (lo_v + hi_v) / 2
-    t = t[:, 0]
-    cx = centre[:, 0, 0] + mu * np.cos(t) - mv * np.sin(t)
-    cy = centre[:, 0, 1] + mu * np.sin(t) + mv * np.cos(t)
-    w, h = hi_u - lo_u, hi_v - lo_v
-    return np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=1)
+def surety(fit: Fit) -> float:
+    """How sure the model is of a fit: its quality (peaks and shape), or without a quality fit
+    its mean peak score."""
+    return fit.confidence if fit.quality is None else fit.quality
 
 
-def turned(image: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """The image turned counter-clockwise by k degrees (0, 90, 180, 270), and the 2x3 map from
-    the turned copy's pixels back to the image's."""
-    if k == 0:
-        return image, UPRIGHT
-    h, w = image.shape[:2]
-    back = {90: [[0, -1.0, w - 1], [1.0, 0, 0]],          # copy (u,v) -> image (w-1-v, u)
-            180: [[-1.0, 0, w - 1], [0, -1.0, h - 1]],
-            270: [[0, 1.0, 0], [-1.0, 0, h - 1]]}[k]      # copy (u,v) -> image (v, h-1-u)
-    return cv2.rotate(image, _ROTATE[k]), np.array(back)
+def trusted(pipeline: FacePipeline, fit: Fit) -> bool:
+    """A fit to believe: sure (quality of TRUSTED_QUALITY or more, or without a quality fit a
+    mean peak score at the lost-face threshold), and its eye line agrees with the roll its crop was
+    turned by (a sideways face taken for an upright one gives scrambled landmarks)."""
+    sure = (fit.confidence >= pipeline.confidence_threshold if fit.quality is None
+            else fit.quality >= TRUSTED_QUALITY)
+    roll = landmark_roll(fit.landmarks[None], pipeline.scheme)[0]
+    return sure and abs(wrap_degrees(roll - fit.crop_roll)) < ALIGN_MIN_DEG
 
 
-def map_back(boxes: np.ndarray, keypoints: np.ndarray | None, back: np.ndarray, k: int
-             ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """Boxes and keypoints a detector found in a copy turned by k: face-frame boxes (centre in
-    image pixels), their roll (from the eyes when there are keypoints, else the turn itself),
-    and the keypoints in image pixels."""
-    b = np.asarray(boxes, np.float64).reshape(-1, 4)
-    centre = np.stack([(b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2], axis=1) @ back[:, :2].T + back[:, 2]
-    w, h = b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]
-    out = np.stack([centre[:, 0] - w / 2, centre[:, 1] - h / 2, centre[:, 0] + w / 2, centre[:, 1] + h / 2], axis=1)
-    # an upright face of the copy: its eye line is the copy's x axis, mapped back
-    rolls = np.full(len(b), float(np.degrees(np.arctan2(back[1, 0], back[0, 0]))))
-    kps = None
-    if keypoints is not None:
-        kps = np.asarray(keypoints, np.float64) @ back[:, :2].T + back[:, 2]
-        rolls = roll_from_eyes(kps[:, 0], kps[:, 1])
-    return out, rolls, kps
-
-
-def suppress(boxes: np.ndarray, scores: np.ndarray, min_distance: float = 0.5) -> list[int]:
-    """Indices of the detections to keep, best first: one per face when several turned copies
-    found it (centres closer than min_distance x the face size)."""
-    order = np.argsort(-np.asarray(scores), kind="stable")
-    centres = (boxes[:, :2] + boxes[:, 2:]) / 2
-    sizes = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
-    kept: list[int] = []
-    for i in order:
-        if all(np.linalg.norm(centres[i] - centres[j]) > min_distance * max(sizes[i], sizes[j]) for j in kept):
-            kept.append(int(i))
-    return kept
+def one_per_face(pipeline: FacePipeline, found: list[tuple[Fit, int]]) -> list[Fit]:
+    """Fits from several turns: one found only in a turned copy must convince the landmark model
+    (`trusted`); then one per face, the one the model is surest of; by detector score."""
+    fits = [f for f, k in found if k == 0 or trusted(pipeline, f)]
+    if not fits:
+        return []
+    boxes = np.array([np.concatenate([f.landmarks.min(axis=0), f.landmarks.max(axis=0)]) for f in fits])
+    keep = suppress(boxes, np.array([surety(f) for f in fits]), centre_distance=SAME_FACE_DISTANCE)
+    return sorted((fits[i] for i in keep), key=lambda f: -f.score)

@@ -5,6 +5,7 @@ No PyTorch here: the .onnx file carries everything needed (see engine/export.py)
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import numpy as np
 import onnxruntime as ort
 
 from ..card import ModelCard
+from ..choices import RUNTIME_BACKENDS
 from ..codec import HeatmapCodec, average_with_mirror
 from ..data.transforms import to_input
 from ..errors import CheckpointError, ConfigError
@@ -25,6 +27,7 @@ from ..schemes import LandmarkScheme, get_scheme, scheme_for
 # thread barely helps on an idle machine and, spin-waiting, collapses when another process
 # competes for the cores (docs/speed.md, `tools/measure_threads.py`).
 DEFAULT_THREADS = 1
+
 
 
 def positive_int(value, name: str) -> int:
@@ -57,6 +60,28 @@ def resolve_model(path_or_tag: str | os.PathLike, kind: str = "onnx") -> tuple[P
     return spec.file(kind), spec.label
 
 
+def with_refinement(codec, refine: str | None, where) -> object:
+    """The codec with another heatmap sub-pixel refinement (None: as it is); refused for a model
+    whose output is not heatmaps."""
+    if refine is None:
+        return codec
+    if not isinstance(codec, HeatmapCodec):
+        raise ConfigError(f"{where}: refine is a heatmap decoding option; this model's output is decoded by "
+                          f"its {codec.kind} codec")
+    return dataclasses.replace(codec, refine=refine)
+
+
+def load_runtime_model(spec: str | os.PathLike, backend: str = "onnxruntime", threads: int | None = None,
+                       flip_test: bool = False, refine: str | None = None) -> "HeatmapModel":
+    """A model on a torch-free runtime: "onnxruntime" (its .onnx) or "litert" (its .tflite)."""
+    if backend == "onnxruntime":
+        return OnnxHeatmapModel(spec, threads, flip_test=flip_test, refine=refine)
+    if backend == "litert":      # LiteRT + XNNPACK (extra `litert`): the .tflite file of the model
+        from .runtime_litert import LiteRTHeatmapModel
+        return LiteRTHeatmapModel(spec, threads, flip_test=flip_test, refine=refine)
+    raise ConfigError(f"backend must be one of {RUNTIME_BACKENDS}, got {backend!r}")
+
+
 class HeatmapModel:
     """What every backend shares: the model card's facts, the landmark scheme, the decoding and
     the flip test. A backend loads its file, reads the card and calls `_setup`, and runs the
@@ -69,7 +94,7 @@ class HeatmapModel:
     tag: str
     threads: int
 
-    def _setup(self, card: ModelCard, flip_test: bool) -> None:
+    def _setup(self, card: ModelCard, flip_test: bool, refine: str | None = None) -> None:
         if isinstance(card.codec, HeatmapCodec) and card.activation != "sigmoid":
             # the codec's peak scores and the tracker's threshold assume probabilities
             raise CheckpointError(f"{self.path}: heatmap activation {card.activation!r} is not "
@@ -77,7 +102,7 @@ class HeatmapModel:
         self.card = card
         self.num_landmarks = card.num_landmarks
         self.input_size = card.input_size
-        self.codec = card.codec
+        self.codec = with_refinement(card.codec, refine, self.path)
         self.crop_scale = card.crop_scale
         self.scheme: LandmarkScheme = self._scheme()
         if flip_test and not self.scheme.can_flip:
@@ -129,7 +154,7 @@ class OnnxHeatmapModel(HeatmapModel):
     a call in one batch."""
 
     def __init__(self, path_or_tag: str | os.PathLike, threads: int | None = None,
-                 providers: list[str] | None = None, flip_test: bool = False) -> None:
+                 providers: list[str] | None = None, flip_test: bool = False, refine: str | None = None) -> None:
         self.path, self.tag = resolve_model(path_or_tag)
         self.threads = check_threads(threads)
         opts = session_options(self.threads)
@@ -139,7 +164,7 @@ class OnnxHeatmapModel(HeatmapModel):
         except Exception as e:  # ORT raises its own Fail/InvalidProtobuf types
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise CheckpointError(f"{self.path}: not a loadable ONNX model ({first})") from None
-        self._setup(self._read_card(), flip_test)
+        self._setup(self._read_card(), flip_test, refine)
         self._input = self.session.get_inputs()[0].name
         self._check_shapes()
 

@@ -22,7 +22,7 @@ class LiteRTHeatmapModel(HeatmapModel):
     """A .tflite heatmap model (batch 1: faces of a call run one after the other)."""
 
     def __init__(self, path_or_tag: str | os.PathLike, threads: int | None = None,
-                 flip_test: bool = False) -> None:
+                 flip_test: bool = False, refine: str | None = None) -> None:
         self.path, self.tag = resolve_model(path_or_tag, "tflite")
         self.threads = check_threads(threads)
         try:
@@ -39,7 +39,7 @@ class LiteRTHeatmapModel(HeatmapModel):
             self.interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as e:
             raise CheckpointError(f"{self.path}: not a loadable LiteRT model ({e})") from None
-        self._setup(card, flip_test)
+        self._setup(card, flip_test, refine)
         inp, out = self.interpreter.get_input_details()[0], self.interpreter.get_output_details()[0]
         if tuple(inp["shape"]) != (1, 3, self.input_size, self.input_size):
             raise CheckpointError(f"{self.path}: input shape {tuple(inp['shape'])} does not match "

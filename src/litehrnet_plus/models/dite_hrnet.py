@@ -243,7 +243,7 @@ class DiteModule(nn.Module):
 class DiteHRNet(nn.Module):
     """Image (B,3,S,S) in [0,1] -> heatmap logits (B,K,S/4,S/4)."""
 
-    output = "heatmaps"
+    output = "heatmap"
 
     def __init__(self, cfg: DiteHRNetConfig) -> None:
         super().__init__()

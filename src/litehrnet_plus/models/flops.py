@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from ..codec import DEFAULT_INPUT_SIZE
+
 BLOCKS = ("stem", "transition", "ccw", "fusion", "head", "backbone")
 
 
@@ -80,7 +82,7 @@ class Complexity:
     params_by_block: dict[str, int] = field(default_factory=dict)
     flops_by_block: dict[str, int] = field(default_factory=dict)
     macs_by_block: dict[str, int] = field(default_factory=dict)
-    input_size: int = 96
+    input_size: int = DEFAULT_INPUT_SIZE
 
     def to_dict(self) -> dict:
         return {"params": self.params, "flops": self.flops, "macs": self.macs,
@@ -90,7 +92,7 @@ class Complexity:
 
 
 @torch.no_grad()
-def count_complexity(model: nn.Module, input_size: int = 96, in_channels: int = 3) -> Complexity:
+def count_complexity(model: nn.Module, input_size: int = DEFAULT_INPUT_SIZE, in_channels: int = 3) -> Complexity:
     """Count one image's FLOPs/MACs (batch 1, eval mode) and parameters, split by block."""
     flops = OrderedDict((b, 0) for b in BLOCKS)
     macs = OrderedDict((b, 0) for b in BLOCKS)

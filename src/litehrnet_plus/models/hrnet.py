@@ -124,7 +124,7 @@ def _transition(pre: list[int], cur: list[int]) -> nn.ModuleList:
 class HRNetV2(nn.Module):
     """Image (B,3,S,S) in [0,1] -> heatmap logits (B,K,S/4,S/4)."""
 
-    output = "heatmaps"
+    output = "heatmap"
 
     def __init__(self, cfg: HRNetConfig) -> None:
         super().__init__()

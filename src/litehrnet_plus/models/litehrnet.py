@@ -114,7 +114,7 @@ def _transition(pre: list[int], cur: list[int]) -> nn.ModuleList:
 class LiteHRNet(nn.Module):
     """Image (B,3,H,W) in [0,1] -> heatmap logits (B,K,H/4,W/4)."""
 
-    output = "heatmaps"      # every registered model names its kind of output (losses, codecs)
+    output = "heatmap"       # every registered model names its kind of output: a codec kind (codecs.CODEC_KINDS)
 
     def __init__(self, cfg: LiteHRNetConfig) -> None:
         super().__init__()

@@ -64,7 +64,7 @@ class DeconvHead(nn.Module):
 class SimpleHeatmapNet(nn.Module):
     """Image (B,3,S,S) in [0,1] -> heatmap logits (B,K,S/4,S/4)."""
 
-    output = "heatmaps"
+    output = "heatmap"
 
     def __init__(self, cfg: SimpleHeatmapConfig) -> None:
         super().__init__()

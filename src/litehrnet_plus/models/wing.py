@@ -49,7 +49,7 @@ class CoordinateHead(nn.Module):
 class CoordinateRegressionNet(nn.Module):
     """Image (B,3,S,S) in [0,1] -> landmarks (B,K,2) as fractions of S."""
 
-    output = "coords"
+    output = "regression"
 
     def __init__(self, cfg: RegressionConfig) -> None:
         super().__init__()

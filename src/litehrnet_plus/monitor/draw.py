@@ -7,7 +7,7 @@ import numpy as np
 from ..inference.draw import draw_faces
 from ..schemes import LandmarkScheme
 from .driver import DriverState
-from .headpose import camera_matrix, face_model, project, to_ibug68
+from ..inference.headpose import camera_matrix, face_model, project, to_ibug68
 
 AXES = ((0, 0, 255), (0, 200, 0), (255, 80, 0))     # x red, y green, z blue (BGR)
 ALERT = (0, 0, 255)

@@ -5,6 +5,9 @@
         state = monitor.update(frame, t)      # DriverState: the face, PERCLOS, alerts, events
     events = monitor.finish()                 # every event of the stream
 
+or on faces tracked elsewhere (`monitor.read(frame, t, faces)`); the `monitor` command plugs it
+into the video runner as a stage (stage.py). The monitor builds on inference/, never the reverse.
+
 Per frame (the tracked driver's face, the tracker following one face): head pose by PnP on a
 generic head, each eye's aspect ratio and the eye-state classifier's P(closed), the mouth's
 aspect ratio. Over time: blinks, long closures and microsleeps, PERCLOS over a sliding window,
@@ -22,13 +25,14 @@ from pathlib import Path
 import numpy as np
 
 from ..inference.calibration import calibration
-from ..inference.results import Face
+from ..inference.face import Face
+from ..inference.headpose import camera_matrix, ibug68_indices, solve_head_pose, to_ibug68
+from ..inference.landmarker import FaceLandmarker
+from ..inference.tracking import FaceTracker
 from .config import MonitorConfig
 from .eyes import EyeState, EyeStateModel, eye_aspect_ratio, eye_crops, shipped_eye_model, to_gray
-from .headpose import camera_matrix, ibug68_indices, solve_head_pose, to_ibug68
 from .mouth import MouthState, mouth_aspect_ratio
 
-EVENT_KINDS = ("blink", "long_blink", "microsleep", "yawn", "distraction", "drowsy", "face_lost")
 _EPS = 1e-6     # seconds: frame times are sums of 1/fps, and 1.3 + 1.0 must reach 2.3
 
 
@@ -62,12 +66,29 @@ class Event:
 
 
 @dataclass
+class DriverFace(Face):
+    """A face as the monitor reads it: the landmarker's `Face` (with its head pose) and each eye
+    ("left"/"right" in the image) and the mouth."""
+
+    eyes: dict[str, EyeState] | None = None
+    mouth: MouthState | None = None
+
+    def to_dict(self) -> dict:
+        out = super().to_dict()
+        if self.eyes is not None:
+            out["eyes"] = {side: e.to_dict() for side, e in self.eyes.items()}
+        if self.mouth is not None:
+            out["mouth"] = self.mouth.to_dict()
+        return out
+
+
+@dataclass
 class DriverState:
     """The monitor's reading of one frame."""
 
     frame: int
     time: float
-    face: Face | None
+    face: DriverFace | None
     eyes_closed: bool | None              # None: no face
     perclos: float | None                 # None until the window holds perclos_min_s of face time
     blink_rate: float | None              # blinks per minute, same condition
@@ -112,16 +133,15 @@ class _Run:
 
 class DriverMonitor:
     """Driver states from a stream (see the module doc). landmarker: a FaceLandmarker (68- or
-    98-point model); eye_model: the shipped classifier ("shipped"), a path to another, or None
-    (the eye aspect ratio alone); focal: the camera's focal length in pixels (default: the
-    frame's longer side)."""
+    98-point model; default: the package's default, with head pose); eye_model: the shipped
+    classifier ("shipped"), a path to another, or None (the eye aspect ratio alone); focal: the
+    camera's focal length in pixels (default: the frame's longer side). `update` tracks the one
+    driver itself (a tracker of one face); `read` takes faces tracked elsewhere."""
 
-    def __init__(self, landmarker=None, config: MonitorConfig | None = None,
+    def __init__(self, landmarker: FaceLandmarker | None = None, config: MonitorConfig | None = None,
                  eye_model: str | Path | EyeStateModel | None = "shipped", focal: float | None = None,
-                 tracker=None) -> None:
-        from ..inference.landmarker import FaceLandmarker
-        from ..inference.video import FaceTracker
-        self.landmarker = landmarker if landmarker is not None else FaceLandmarker()
+                 tracker: FaceTracker | None = None) -> None:
+        self.landmarker = landmarker if landmarker is not None else FaceLandmarker(head_pose=True, focal=focal)
         self.config = config or MonitorConfig()
         if eye_model == "shipped":
             eye_model = shipped_eye_model()
@@ -152,9 +172,9 @@ class DriverMonitor:
         self._forward = self.config.forward
 
     # ------------------------------------------------------------------ per face
-    def analyse(self, image: np.ndarray, faces: list[Face]) -> list[Face]:
-        """Copies of `faces` with head_pose, eyes and mouth filled in (a photo's faces, or a
-        frame's)."""
+    def analyse(self, image: np.ndarray, faces: list[Face]) -> list[DriverFace]:
+        """`faces` read by the monitor: their head pose (the landmarker's where it made one with
+        this focal length), eyes and mouth (a photo's faces, or a frame's)."""
         if not faces:
             return []
         h, w = image.shape[:2]
@@ -163,24 +183,29 @@ class DriverMonitor:
         out = []
         for face in faces:
             pts = to_ibug68(face.landmarks, self.scheme)
-            pose = solve_head_pose(pts, camera)
+            pose = face.head_pose if face.head_pose is not None and self.landmarker.pipeline.focal == self.focal \
+                else solve_head_pose(pts, camera)
             ear = eye_aspect_ratio(pts)
             probs = (self.eye_model.closed_probability(eye_crops(gray, pts)) if self.eye_model is not None
                      else (None, None))
             eyes = {side: EyeState(ear[side], ear[side] / self.open_ear, None if p is None else float(p))
                     for side, p in zip(("left", "right"), probs)}
             mar = mouth_aspect_ratio(pts)
-            out.append(dataclasses.replace(face, head_pose=pose, eyes=eyes,
-                                           mouth=MouthState(mar, mar >= self.config.yawn_mar)))
+            fields = {f.name: getattr(face, f.name) for f in dataclasses.fields(Face)}
+            out.append(DriverFace(**{**fields, "head_pose": pose}, eyes=eyes,
+                                  mouth=MouthState(mar, mar >= self.config.yawn_mar)))
         return out
 
     # ------------------------------------------------------------------ over time
     def update(self, frame: np.ndarray, t: float) -> DriverState:
         """Track the driver's face in this frame (t: seconds, increasing) and read it."""
-        faces = self.tracker.update(frame, t)
+        return self.read(frame, t, self.tracker.update(frame, t))
+
+    def read(self, frame: np.ndarray, t: float, faces: list[Face]) -> DriverState:
+        """Read this frame's driver: the first of `faces` (tracked elsewhere, best first)."""
         return self.step(self.analyse(frame, faces[:1])[0] if faces else None, t)
 
-    def step(self, face: Face | None, t: float) -> DriverState:
+    def step(self, face: DriverFace | None, t: float) -> DriverState:
         """Advance by one frame whose face (or None) was analysed already."""
         cfg = self.config
         self._frame += 1

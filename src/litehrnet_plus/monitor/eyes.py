@@ -17,8 +17,10 @@ import onnxruntime as ort
 
 from ..errors import CheckpointError
 from ..inference.runtime import session_options
+from ..schemes import IBUG68
 
-EYE_POINTS = {"left": (36, 37, 38, 39, 40, 41), "right": (42, 43, 44, 45, 46, 47)}
+# each eye's six points in the 68-point scheme (its groups: eye_l on the image's left)
+EYE_POINTS = {side: tuple(range(*IBUG68.groups[group])) for side, group in (("left", "eye_l"), ("right", "eye_r"))}
 
 # The eye crop: a square centred on the eye's six points, turned upright along its corner line,
 # EYE_CROP_SCALE x the corner distance wide (an eye then spans about 60% of the crop, as in the

@@ -4,7 +4,7 @@ depth, visibility, and the jaw line marched to the visible outline.
 Frame ("image 3D"): x right and y down in image pixels (0-based pixel centres), z towards the
 camera in the same pixel units. The projection is orthographic (scaled), as the fit's.
 
-Angles follow the package's head-pose convention (`monitor/headpose.py`): yaw > 0 turns the face
+Angles follow the package's head-pose convention (`inference/headpose.py`): yaw > 0 turns the face
 towards the image's left, pitch > 0 makes it look up.
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ..monitor.headpose import angles_from_rotation
+from ..inference.headpose import angles_from_rotation
 
 # iBUG-68 jaw points that slide along the cheek as the head turns (0-based: 0-7 one side,
 # 9-16 the other); 8, the chin, stays on its vertex.

@@ -108,9 +108,9 @@ def run_end_to_end(models: list[str], folder: str | Path, faces: int = 16, round
                    log: Callable[[str], None] = print) -> dict:
     """The report (see the module doc); each model runs on each of `backends` ("onnxruntime",
     "litert"), rows named "<model>" and "<model> [litert]"."""
-    from .bench import dlib_predictor
-    from .landmarker import FaceLandmarker
-    from .video import FaceTracker
+    from .latency import dlib_predictor
+    from ..inference.landmarker import FaceLandmarker
+    from ..inference.tracking import FaceTracker
 
     images, boxes = _photos(folder, faces)
     lms = {(m if b == "onnxruntime" else f"{m} [{b}]"): FaceLandmarker(m, threads=1, backend=b)

@@ -28,7 +28,10 @@ from ..card import DEFAULT_CROP_SCALE, ModelCard
 from ..data.transforms import to_input
 from ..errors import UserError
 from ..extras import install_hint
-from .runtime import OnnxHeatmapModel, session_options
+from ..inference.runtime import OnnxHeatmapModel, session_options
+
+#: the format name every bench report carries (`bench --json`)
+REPORT_FORMAT = "litehrnet_plus.bench/1"
 
 # Paper Table 2(b): ONNX Runtime, Intel i9-7960X, ms per 96x96 face.
 PAPER_MS = {"litehrnet_plus_10m": 10.51, "litehrnet_plus_30m": 20.83}
@@ -395,7 +398,7 @@ def run_bench(models: list[str], batches: list[int], threads: list[int], backend
     for mod in ("torch", "dlib"):
         if mod in sys.modules:
             machine[mod] = getattr(sys.modules[mod], "__version__", "?")
-    return {"format": "litehrnet_plus.bench/1", "machine": machine,
+    return {"format": REPORT_FORMAT, "machine": machine,
             "settings": {"models": models, "batch": batches, "threads": threads, "backends": backends,
                          "graphs": graphs, "ort_levels": levels, "seconds_per_config": seconds, "rounds": rounds,
                          "crops": crops_desc, "dlib": dlib_note,
@@ -422,12 +425,13 @@ def format_table(report: dict) -> str:
     return "\n".join(lines)
 
 
+def new_report(note: str | None = None, **body) -> dict:
+    """A bench report: its format, the machine it ran on, and `body`."""
+    return {"format": REPORT_FORMAT, "machine": machine_info(note), **body}
+
+
 def write_report(report: dict, path: str | os.PathLike) -> None:
     from ..fileio import atomic_write_json
     atomic_write_json(path, report)
-
-
-def load_report(path: str | os.PathLike) -> dict:
-    return json.loads(Path(path).read_text())
 
 

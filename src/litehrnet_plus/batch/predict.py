@@ -3,20 +3,19 @@ overlays, an annotated video and a results JSON out. A bad item is recorded and 
 on; the caller turns recorded failures into a non-zero exit status.
 
 Nothing finished is lost: overlays are written one by one, results stream to disk as they are
-made (inference/results.py), and however a run ends -- Ctrl-C, SIGTERM, a crash on one frame --
+made (batch/results.py), and however a run ends -- Ctrl-C, SIGTERM, a crash on one frame --
 the annotated video is closed (playable up to the last processed frame) and the JSON is a valid
 document holding exactly the processed items, marked with how the run ended.
 """
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import os
 import signal
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Protocol
 
 import cv2
 import numpy as np
@@ -26,10 +25,12 @@ from .. import __version__
 from ..data.images import IMAGE_EXTENSIONS, find_images, read_image
 from ..errors import ImageReadError, UserError, VideoReadError
 from ..fileio import OutputExistsError, atomic_write_bytes, atomic_write_json, check_writable
-from .draw import draw_faces
-from .landmarker import FaceLandmarker, check_max_faces, check_min_quality
+from ..inference.draw import draw_faces
+from ..inference.face import Face
+from ..inference.landmarker import FaceLandmarker, check_max_faces, check_min_quality
 from .results import MAX_LISTED_FAILURES, ResultsWriter, document, finished_entries, frame_entry, image_entry
-from .video import VIDEO_EXTENSIONS, FaceTracker, open_video
+from ..inference.tracking import FaceTracker
+from ..inference.video import VIDEO_EXTENSIONS, open_video
 
 
 @dataclass
@@ -57,7 +58,7 @@ class Report:
     failures: list[dict] = field(default_factory=list)
     interrupted: str | None = None   # "SIGINT" / "SIGTERM" when the run was stopped
     error: str | None = None         # an unexpected error that ended the run (it is re-raised)
-    events: list[dict] = field(default_factory=list)   # the driver monitor's, when one ran
+    summary: dict = field(default_factory=dict)   # a stage's end-of-run summary (the monitor's events)
 
     def fail(self, file: str, error: str, writer: "ResultsWriter | None") -> None:
         self.failed += 1
@@ -69,6 +70,29 @@ class Report:
     def ended(self) -> str | bool:
         """How the run ended, for the results file: False when it ran to its end."""
         return self.interrupted or self.error or False
+
+    def end_lines(self, unit: str, headline: str | None = None, listed: int = 20) -> list[str]:
+        """What a command prints when the run is over: the counts (or `headline`), the first
+        failures, and how it ended."""
+        lines = [headline or f"{_count(self.processed, unit)}, {_count(self.faces, 'face')}"]
+        lines += [f"failed: {f['file']}: {f['error']}" for f in self.failures[:listed]]
+        if self.failed > listed:
+            lines.append(f"... and {self.failed - listed} more failures (in the JSON)")
+        if self.interrupted:
+            lines.append(f"interrupted ({self.interrupted}): the outputs hold the {_count(self.processed, unit)} done")
+        elif self.failed:
+            lines.append(f"{self.failed} failed")
+        return lines
+
+    def exit_status(self) -> int:
+        """130 / 143 when stopped by SIGINT / SIGTERM, 1 when an item failed, else 0."""
+        if self.interrupted:
+            return 143 if self.interrupted == "SIGTERM" else 130
+        return 1 if self.failed else 0
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 class Interrupted(Exception):
@@ -214,7 +238,7 @@ def _header(lm: FaceLandmarker, opts: Options, **body) -> dict:
                     options={"flip_test": lm.model.flip_test, "max_faces": opts.max_faces,
                              "threads": lm.model.threads, "orientations": lm.orientations,
                              "min_quality": lm.default_min_quality if opts.min_quality is None else opts.min_quality,
-                             "min_face": lm.min_face, "backend": lm.backend},
+                             "min_face": lm.min_face, "backend": lm.backend, "head_pose": lm.head_pose},
                     **body)
 
 
@@ -372,32 +396,51 @@ def _plays(path: Path) -> bool:
         cap.release()
 
 
+class FrameStage(Protocol):
+    """Something that reads each tracked frame after the landmarker (the driver monitor's
+    `MonitorStage`): the video runner calls it, and knows nothing else of it."""
+
+    label: str                       # the progress bar's label
+    summary_name: str                # the end-of-run summary goes beside the annotated video as <stem>.<name>.json
+
+    def settings(self) -> dict:
+        """Added to the results file's header."""
+
+    def read(self, frame: np.ndarray, t: float, faces: list[Face]) -> tuple[list[Face], dict]:
+        """The faces to report for this frame, and what to add to the frame's entry."""
+
+    def draw(self, frame: np.ndarray, faces: list[Face]) -> np.ndarray:
+        """The overlay of the frame last read."""
+
+    def finish(self) -> dict:
+        """The run's summary (added to the results' end)."""
+
+
 def run_video(lm: FaceLandmarker, source: str | int, opts: Options, tracker: FaceTracker | None = None,
-              monitor=None) -> Report:
+              stage: FrameStage | None = None) -> Report:
     """A video file or webcam: tracked, smoothed landmarks per frame; annotated video to --out.
-    monitor: a DriverMonitor (the `monitor` command): each frame is read by it, its state goes
-    into the frame's entry and the overlay, its events into the results and, with --out, into
-    <stem>.events.json."""
+    stage: read after the tracker on each frame (the `monitor` command's driver monitor): its
+    readings go into the frame's entry and the overlay, its summary into the results and, with
+    --out, into <stem>.<summary_name>.json."""
     video = open_video(source)
     stem = f"webcam{source}" if isinstance(source, int) else Path(source).stem
     out_video = video_path(opts.out, stem) if opts.out is not None else None
-    out_events = out_video.with_name(f"{out_video.stem}.events.json") if monitor is not None and out_video else None
-    planned = [p for p in (out_video, opts.json, out_events) if p is not None]
+    out_summary = out_video.with_name(f"{out_video.stem}.{stage.summary_name}.json") \
+        if stage is not None and out_video else None
+    planned = [p for p in (out_video, opts.json, out_summary) if p is not None]
     if not isinstance(source, int):
         _refuse_inputs(planned, [Path(source)])
     _refuse_existing(planned, opts.overwrite)
-    if monitor is not None:
-        tracker = monitor.tracker
-    tracker = tracker or FaceTracker(lm, max_faces=opts.max_faces)
-    report, vwriter, state = Report(), None, None
+    tracker = tracker or FaceTracker(lm, max_faces=opts.max_faces, **lm.video_options)
+    report, vwriter = Report(), None
     try:
-        settings = {"monitor": dataclasses.asdict(monitor.config)} if monitor is not None else {}
         writer = _writer(opts, _header(lm, opts, video=video.name, fps=round(video.fps, 3),
-                                       track_threshold=round(float(tracker.threshold), 4), **settings), "frames")
+                                       track_threshold=round(float(tracker.threshold), 4),
+                                       **(stage.settings() if stage is not None else {})), "frames")
     except BaseException:
         video.close()
         raise
-    bar = tqdm(total=video.frame_count or None, desc="monitor" if monitor is not None else "predict", unit="frame",
+    bar = tqdm(total=video.frame_count or None, desc=stage.label if stage is not None else "predict", unit="frame",
                file=sys.stderr)
     try:
         with _recording_end(report):
@@ -405,29 +448,24 @@ def run_video(lm: FaceLandmarker, source: str | int, opts: Options, tracker: Fac
                 if _stop_requested(report):
                     break
                 try:
-                    if monitor is not None:
-                        state = monitor.update(frame, t)
-                        faces = [state.face] if state.face is not None else []
-                    else:
-                        faces = tracker.update(frame, t)
+                    faces, reading = tracker.update(frame, t), {}
+                    if stage is not None:
+                        faces, reading = stage.read(frame, t, faces)
                 except (UserError, ValueError) as e:
                     report.fail(f"{video.name} frame {index}", str(e), writer)
                     tracker.reset()
                     bar.update(1)
                     continue
                 if writer:
-                    entry = frame_entry(index, frame.shape, faces, t)
-                    if state is not None:
-                        entry["driver"] = state.to_dict()
-                    writer.add(entry)
+                    writer.add({**frame_entry(index, frame.shape, faces, t), **reading})
                 report.processed += 1
                 report.faces += len(faces)
                 bar.update(1)
                 bar.set_postfix(faces=len(faces), refresh=False)
                 overlay = None
                 if out_video or opts.show:
-                    overlay = (draw_faces(frame, faces, lm.model.scheme, opts.boxes) if state is None else
-                               monitor.draw(frame, state))
+                    overlay = (draw_faces(frame, faces, lm.model.scheme, opts.boxes) if stage is None else
+                               stage.draw(frame, faces))
                 if out_video is not None:
                     if vwriter is None:
                         check_writable(out_video, opts.overwrite)
@@ -455,12 +493,12 @@ def run_video(lm: FaceLandmarker, source: str | int, opts: Options, tracker: Fac
                     video_error = e
                     report.error = report.error or f"error: {e}"
             extra = {"detector_runs": tracker.detector_runs}
-            if monitor is not None:
-                report.events = [e.to_dict() for e in monitor.finish()]
-                extra["events"] = report.events
-                if out_events is not None and report.processed:
-                    atomic_write_json(out_events, {"video": video.name, "interrupted": report.ended(),
-                                                   "processed": report.processed, "events": report.events})
+            if stage is not None:
+                report.summary = stage.finish()
+                extra.update(report.summary)
+                if out_summary is not None and report.processed:
+                    atomic_write_json(out_summary, {"video": video.name, "interrupted": report.ended(),
+                                                    "processed": report.processed, **report.summary})
             if writer:
                 writer.close(interrupted=report.ended(), **extra)
             if video_error is not None:

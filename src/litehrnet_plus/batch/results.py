@@ -1,4 +1,4 @@
-"""What inference returns (`Face`) and the JSON that `predict` writes.
+"""The JSON that `predict` writes: one document per run, streamed as it is made.
 
 JSON document (schema_version 1), one per run:
 
@@ -14,8 +14,9 @@ JSON document (schema_version 1), one per run:
     FACE = {"box": [x1, y1, x2, y2], "score": s, "landmarks": [[x, y], ...] (K),
             "landmark_scores": [p, ...] (K), "roll": degrees, "quality": q in [0, 1],
             "track_id": n (video only),
+            "head_pose": {"yaw", "pitch", "roll" (degrees), "rotation": 3x3, "translation": [x, y, z] mm}
+                         (FaceLandmarker(head_pose=True), `--head-pose`, `monitor`),
             # the driver monitor's (`monitor`) additions:
-            "head_pose": {"yaw", "pitch", "roll" (degrees), "rotation": 3x3, "translation": [x, y, z] mm},
             "eyes": {"left"|"right": {"aspect_ratio", "openness", "closed_probability"}},
             "mouth": {"aspect_ratio", "yawning"}}
 
@@ -30,60 +31,15 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO
 
 import numpy as np
 
-if TYPE_CHECKING:       # the driver monitor's per-face readings (monitor/ builds on inference/)
-    from ..monitor.eyes import EyeState
-    from ..monitor.headpose import HeadPose
-    from ..monitor.mouth import MouthState
+from ..inference.face import Face
 
 SCHEMA_VERSION = 1
 COORDINATES = "0-based pixels, pixel centres at integers"
-
-
-@dataclass
-class Face:
-    """One face: its box (benchmark convention: tight box of the landmarks, x1, y1, x2, y2),
-    the detector's score, landmarks (K,2) float32 in image pixels and their peak scores (K,)."""
-
-    box: tuple[float, float, float, float]
-    score: float
-    landmarks: np.ndarray
-    landmark_scores: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
-    track_id: int | None = None      # video: the same number for the same face across frames
-    roll: float = 0.0                # degrees the face's eye line slopes (its crop was turned by it)
-    quality: float | None = None     # probability that this fit's NME is below 0.10 (calibrated)
-    # filled in by DriverMonitor (monitor/): head pose, each eye ("left"/"right" in the image), mouth
-    head_pose: "HeadPose | None" = None
-    eyes: "dict[str, EyeState] | None" = None
-    mouth: "MouthState | None" = None
-
-    @property
-    def confidence(self) -> float:
-        """Mean heatmap peak score: how face-like the crop looked to the landmark model."""
-        return float(np.mean(self.landmark_scores)) if len(self.landmark_scores) else 0.0
-
-    def to_dict(self) -> dict:
-        out = {"box": [round(float(v), 2) for v in self.box],
-               "score": round(float(self.score), 4),
-               "landmarks": np.round(np.asarray(self.landmarks, dtype=np.float64), 2).tolist(),
-               "landmark_scores": np.round(np.asarray(self.landmark_scores, dtype=np.float64), 4).tolist()}
-        if self.track_id is not None:
-            out["track_id"] = int(self.track_id)
-        out["roll"] = round(float(self.roll), 2)
-        if self.quality is not None:
-            out["quality"] = round(float(self.quality), 4)
-        if self.head_pose is not None:
-            out["head_pose"] = self.head_pose.to_dict()
-        if self.eyes is not None:
-            out["eyes"] = {side: e.to_dict() for side, e in self.eyes.items()}
-        if self.mouth is not None:
-            out["mouth"] = self.mouth.to_dict()
-        return out
 
 
 def image_entry(file: str, image_shape: tuple[int, ...], faces: list[Face]) -> dict:
