@@ -54,10 +54,10 @@ def test_pipnet_large_row_is_exact_at_68_points_and_width_1():
 
 
 def test_deconvolution_flops_follow_mmcv():
-    from litehrnet_plus.models.flops import _layer_counts
+    from litehrnet_plus.models.flops import layer_counts
     deconv = torch.nn.ConvTranspose2d(8, 4, 4, 2, 1, bias=True)
     x = torch.rand(1, 8, 5, 5)
-    flops, macs = _layer_counts(deconv, x, deconv(x))
+    flops, macs = layer_counts(deconv, x, deconv(x))
     assert macs == 25 * 8 * 4 * 16 and flops == macs + 25 * 4
 
 

@@ -229,10 +229,10 @@ def test_fusion_dominates_lite_hrnet_but_not_lite_hrnet_plus():
 
 
 def test_conv_flop_formula_on_a_single_layer():
-    from litehrnet_plus.models.flops import _layer_counts
+    from litehrnet_plus.models.flops import layer_counts
     conv = torch.nn.Conv2d(8, 16, 3, padding=1, groups=2, bias=True)
     out = conv(torch.rand(1, 8, 10, 10))
-    flops, macs = _layer_counts(conv, None, out)
+    flops, macs = layer_counts(conv, None, out)
     assert macs == 100 * 16 * 9 * 4 and flops == macs + 100 * 16
 
 

@@ -1,16 +1,12 @@
-"""The quality score's fit (tools/calibrate_quality.py): the noisy-AND likelihood's gradient,
-and that maximum likelihood recovers known parameters from synthetic fits."""
+"""The quality score's fit (inference/quality_fit.py, run by tools/calibrate_quality.py): the
+noisy-AND likelihood's gradient, and that maximum likelihood recovers known parameters from
+synthetic fits."""
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
-import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
-cq = pytest.importorskip("calibrate_quality")
-from litehrnet_plus.inference.calibration import quality_probability  # noqa: E402
+from litehrnet_plus.inference import quality_fit as cq
+from litehrnet_plus.inference.calibration import quality_probability
 
 TRUE = np.array([20.0, -11.0, -6.0, -2.0, -12.0])     # peaks a, b; shape w_r, w_m, c
 
@@ -24,9 +20,9 @@ def test_gradient_matches_finite_differences():
     rng = np.random.default_rng(0)
     f, y = _synthetic(500, rng)
     theta = TRUE + rng.normal(0, 0.5, 5)
-    _, grad = cq._neg_log_likelihood(theta, f, y)
+    _, grad = cq.neg_log_likelihood(theta, f, y)
     eps = 1e-6
-    numeric = [(cq._neg_log_likelihood(theta + eps * e, f, y)[0] - cq._neg_log_likelihood(theta - eps * e, f, y)[0])
+    numeric = [(cq.neg_log_likelihood(theta + eps * e, f, y)[0] - cq.neg_log_likelihood(theta - eps * e, f, y)[0])
                / (2 * eps) for e in np.eye(5)]
     np.testing.assert_allclose(grad, numeric, rtol=1e-4, atol=1e-4)
 
@@ -36,7 +32,7 @@ def test_maximum_likelihood_recovers_known_parameters():
     fitted = cq.fit_noisy_and(f, y)
     np.testing.assert_allclose(fitted, TRUE, rtol=0.15)
     # and it is the optimum: the likelihood's gradient vanishes there
-    assert np.abs(cq._neg_log_likelihood(fitted, f, y)[1]).max() < 1e-3 * len(y)
+    assert np.abs(cq.neg_log_likelihood(fitted, f, y)[1]).max() < 1e-3 * len(y)
 
 
 def test_shape_weights_stay_negative():

@@ -24,8 +24,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-sys.path.insert(0, str(Path(__file__).parent))
-from groundtruth import write_results, DATA, TEST_300W, TRAIN_300W, faces_300w, iou, nearest  # noqa: E402
+from litehrnet_plus.benchmarks.groundtruth import write_results, DATA, TEST_300W, TRAIN_300W, faces_300w, iou, nearest  # noqa: E402
 
 from litehrnet_plus.data.images import read_image  # noqa: E402
 from litehrnet_plus.inference.calibration import install  # noqa: E402

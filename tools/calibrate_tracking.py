@@ -20,8 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).parent))
-from groundtruth import DATA, TRAIN_300W, faces_300w  # noqa: E402
+from litehrnet_plus.benchmarks.groundtruth import DATA, TRAIN_300W, faces_300w  # noqa: E402
 
 from litehrnet_plus.data.images import read_image  # noqa: E402
 from litehrnet_plus.fileio import atomic_write_json, check_writable  # noqa: E402

@@ -13,18 +13,14 @@ whose log is missing or short says so: nothing is filled in.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
-import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
 
-from litehrnet_plus.evaluation import plots  # noqa: E402
+from litehrnet_plus.engine.report import EPOCHS, LOG_NAMES, read_log, write_figure  # noqa: E402
 from litehrnet_plus.fileio import atomic_write_text  # noqa: E402
 
-EPOCHS = 40          # the controlled recipe (configs/_base_compare_300w.yaml)
 # label, model, config, loss; paper: WFLW All, 300W Com. / Chall. / All val. / All test, params (M), MFLOPs
 TABLE1 = [
     ("HRNetV2-W18", "hrnetv2_w18", "compare_hrnetv2_w18_300w", "bce", (4.99, 4.42, 6.61, 4.85, 5.37, 9.66, 668.54)),
@@ -54,26 +50,6 @@ TABLE2A = [
     ("Group Conv", "litehrnet_plus_30m_group", "compare_litehrnet_plus_30m_group_300w_mse", (5.99, 29.31)),
     ("SCAF (ours)", "litehrnet_plus_30m", "compare_litehrnet_plus_30m_300w_mse", (5.76, 30.27)),
 ]
-# the baseline row ran as configs/ship_litehrnet_baseline_300w.yaml (the same recipe), log name below
-LOG_NAMES = {"litehrnet_baseline_300w": "train_log_litehrnet_baseline_300w.csv"}
-
-
-def read_log(config: str, bench_dir: Path) -> dict:
-    path = bench_dir / LOG_NAMES.get(config, f"train_log_{config}.csv")
-    if not path.is_file():
-        return {"status": "not run"}
-    rows = list(csv.DictReader(path.open()))
-    done = int(rows[-1]["epoch"]) if rows else 0
-    final = rows[-1] if rows else {}
-    out = {"log": str(path.relative_to(ROOT)), "epochs": done,
-           "images_per_s_median": sorted(float(r["images_per_s"]) for r in rows)[len(rows) // 2] if rows else None}
-    # a shorter schedule that ran to its end (the cosine reached ~0) is a result, stated by its
-    # epochs; an interrupted run is not
-    schedule_ended = float(final.get("lr") or 1.0) < 1e-6
-    if not final.get("val_nme") or (done < EPOCHS and not schedule_ended):
-        return {**out, "status": f"{done}/{EPOCHS} epochs"}
-    return {**out, "status": "done" if done >= EPOCHS else f"short schedule ({done} epochs)",
-            "nme": float(final["val_nme"]), "fr": float(final["val_fr"]), "auc": float(final["val_auc"])}
 
 
 def sizes(models: set[str]) -> dict[str, dict]:
@@ -186,15 +162,7 @@ def plot(rows: list[dict], prefix: str) -> None:
         ax.set_ylabel("NME on 300-W lfpw/testset (%)")
         ax.set_title(f"controlled 300-W recipe, {EPOCHS} epochs from scratch ({len(pts)} rows run)")
         ax.grid(alpha=0.3, which="both")
-        save_figure(fig, Path(f"{prefix}_{name}.png"))
-
-
-def save_figure(fig, out: Path) -> None:
-    """Lay out, then write (atomically, creating the folder) and close a matplotlib figure."""
-    fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    plots.save_figure(fig, out)
-    print(f"wrote {out}")
+        write_figure(fig, Path(f"{prefix}_{name}.png"))
 
 
 if __name__ == "__main__":

@@ -25,7 +25,6 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from litehrnet_plus.fileio import atomic_write_text  # noqa: E402
 from litehrnet_plus.inference.headpose import MODEL_FILE, _rx, angles_from_rotation, similarity_align  # noqa: E402
 from litehrnet_plus.schemes import IBUG68  # noqa: E402

@@ -18,15 +18,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
-sys.path.insert(0, str(ROOT / "tools"))
 
-from compare_table import EPOCHS, read_log, save_figure  # noqa: E402
+from litehrnet_plus.engine.report import EPOCHS, read_log, write_figure  # noqa: E402
 from litehrnet_plus.fileio import atomic_write_text  # noqa: E402
 
 REFERENCE = "compare_litehrnet_plus_10m_300w"
@@ -139,7 +136,7 @@ def plot(rows: list[dict], prefix: str) -> None:
     axes[0].set_ylabel("NME on 300-W lfpw/testset (%)")
     fig.suptitle(f"Lite-HRNet Plus 10M variants, controlled 300-W recipe ({EPOCHS} epochs), {len(done)} trained",
                  fontsize=10)
-    save_figure(fig, Path(f"{prefix}.png"))
+    write_figure(fig, Path(f"{prefix}.png"))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,13 +7,11 @@ commit: python tools/make_golden.py
 """
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
 
 from litehrnet_plus import hub  # noqa: E402
 from litehrnet_plus.fileio import atomic_write_json  # noqa: E402

@@ -16,7 +16,6 @@ import cv2
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
 
 from litehrnet_plus.data.formats import load_300w, load_wflw  # noqa: E402
 from litehrnet_plus.data.images import read_image  # noqa: E402
@@ -24,7 +23,7 @@ from litehrnet_plus.data.transforms import landmark_box  # noqa: E402
 from litehrnet_plus.fileio import atomic_write_json  # noqa: E402
 from litehrnet_plus.inference.landmarker import FaceLandmarker  # noqa: E402
 from litehrnet_plus.schemes import WFLW98_TO_IBUG68  # noqa: E402
-from groundtruth import matched_face  # noqa: E402
+from litehrnet_plus.benchmarks.groundtruth import matched_face  # noqa: E402
 
 # per-channel gains (B, G, R): a sodium-lamp yellow and a cold blue, like the casts seen in WFLW
 CASTS = {"original": None, "yellow cast": (0.45, 0.95, 1.15), "blue cast": (1.2, 0.85, 0.5),

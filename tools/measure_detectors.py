@@ -23,8 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).parent))
-from groundtruth import write_results, DATA, TEST_300W, faces_300w, faces_wflw, iou  # noqa: E402
+from litehrnet_plus.benchmarks.groundtruth import write_results, DATA, TEST_300W, faces_300w, faces_wflw, iou  # noqa: E402
 
 from litehrnet_plus.data.images import read_image  # noqa: E402
 from litehrnet_plus.inference.detectors import get_detector  # noqa: E402

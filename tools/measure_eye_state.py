@@ -23,7 +23,6 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
 
 from litehrnet_plus.data.formats import load_300w, load_wflw  # noqa: E402
 from litehrnet_plus.data.images import read_image  # noqa: E402

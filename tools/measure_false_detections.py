@@ -18,26 +18,12 @@ import cv2
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
 
 from litehrnet_plus.data.formats import load_wflw  # noqa: E402
 from litehrnet_plus.data.images import read_image  # noqa: E402
 from litehrnet_plus.fileio import atomic_write_bytes, atomic_write_json  # noqa: E402
+from litehrnet_plus.benchmarks.groundtruth import face_free_tiles  # noqa: E402
 from litehrnet_plus.inference.landmarker import FaceLandmarker  # noqa: E402
-
-
-def face_free_tiles(image: np.ndarray, boxes: list[np.ndarray], side: int) -> list[np.ndarray]:
-    h, w = image.shape[:2]
-    grown = []
-    for b in boxes:
-        c, half = (b[:2] + b[2:]) / 2, (b[2:] - b[:2]).max()
-        grown.append(np.r_[c - half, c + half])
-    out = []
-    for y in range(0, h - side + 1, side):
-        for x in range(0, w - side + 1, side):
-            if all(x + side <= g[0] or x >= g[2] or y + side <= g[1] or y >= g[3] for g in grown):
-                out.append(image[y:y + side, x:x + side])
-    return out
 
 
 def main(argv: list[str] | None = None) -> int:

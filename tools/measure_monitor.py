@@ -20,7 +20,6 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
 
 from litehrnet_plus.fileio import atomic_write_json  # noqa: E402
 from litehrnet_plus.inference.landmarker import FaceLandmarker  # noqa: E402

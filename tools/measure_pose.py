@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from groundtruth import detected_faces
+from litehrnet_plus.benchmarks.groundtruth import detected_faces
 from litehrnet_plus.data.formats import load_pts_folder, load_wflw
 from litehrnet_plus.data.images import read_image
 from litehrnet_plus.data.transforms import landmark_box

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from groundtruth import matched_face
-from measure_false_detections import face_free_tiles
+from litehrnet_plus.benchmarks.groundtruth import matched_face
+from litehrnet_plus.benchmarks.groundtruth import face_free_tiles
 from litehrnet_plus.data.formats import load_wflw
 from litehrnet_plus.data.images import read_image
 from litehrnet_plus.fileio import atomic_write_json

@@ -17,13 +17,12 @@ import cv2
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
 
 from litehrnet_plus.data.formats import load_300w  # noqa: E402
 from litehrnet_plus.data.images import read_image  # noqa: E402
 from litehrnet_plus.fileio import atomic_write_json  # noqa: E402
 from litehrnet_plus.inference.landmarker import FaceLandmarker  # noqa: E402
-from groundtruth import matched_face  # noqa: E402
+from litehrnet_plus.benchmarks.groundtruth import matched_face  # noqa: E402
 
 
 def background(h: int, w: int, rng: np.random.Generator) -> np.ndarray:

@@ -22,7 +22,6 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
 
 # workload -> settings: name -> (ORT threads or torch threads, spinning / OMP active waiting)
 ORT_SETTINGS = {"ort-default (cores, spinning)": (0, True), "2 threads, spinning": (2, True),

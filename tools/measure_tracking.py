@@ -31,10 +31,9 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).parent))
-from groundtruth import DATA  # noqa: E402
+from litehrnet_plus.benchmarks.groundtruth import DATA  # noqa: E402
 from litehrnet_plus.data.formats import read_pts  # noqa: E402
-from make_test_video import cut_frames, pan_frames, still_frames, write_video  # noqa: E402
+from litehrnet_plus.benchmarks.clips import cut_frames, pan_frames, still_frames, write_video  # noqa: E402
 
 from litehrnet_plus.data.images import read_image  # noqa: E402
 from litehrnet_plus.data.transforms import landmark_box, transform_points  # noqa: E402

@@ -13,7 +13,6 @@ import cv2
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
 
 from litehrnet_plus.fileio import atomic_write_bytes  # noqa: E402
 from litehrnet_plus.inference.landmarker import FaceLandmarker  # noqa: E402

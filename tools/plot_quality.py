@@ -6,19 +6,21 @@ observed share of good fits (NME < 0.10) on wflw-partial, per quality bin, for e
 from __future__ import annotations
 
 import json
-import sys
+import argparse
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
 
 from litehrnet_plus.evaluation.plots import pyplot, save_figure  # noqa: E402
 
 
 def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("results", nargs="+", type=Path, help="tools/calibrate_quality.py --json files")
+    args = ap.parse_args()
     plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.5))
-    for path in sys.argv[1:]:
+    for path in args.results:
         res = json.loads(Path(path).read_text())
         for ax, key in zip(axes, ("ground_truth_box", "end_to_end")):
             part = res["check_wflw_partial"][key]
@@ -45,4 +47,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

@@ -14,7 +14,6 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
 
 from litehrnet_plus.engine.eye_state import EyeTrainConfig, train_eye_state  # noqa: E402
 from litehrnet_plus.fileio import atomic_write_json  # noqa: E402

@@ -103,6 +103,12 @@ def stage_times(lms: dict, images, boxes, rounds: int = 20) -> dict[str, dict[st
     return {n: {k: round(1e3 * float(np.median(v)), 4) for k, v in t[n].items()} for n in names}
 
 
+def _restart(tracker) -> None:
+    """A new pass over the clip: no tracks, and the detector's runs counted afresh."""
+    tracker.reset()
+    tracker.detector_runs = 0
+
+
 def run_end_to_end(models: list[str], folder: str | Path, faces: int = 16, rounds: int = 40, burst: int = 10,
                    video_frames: int = 300, use_dlib: bool = True, backends: tuple[str, ...] = ("onnxruntime",),
                    log: Callable[[str], None] = print) -> dict:
@@ -121,7 +127,8 @@ def run_end_to_end(models: list[str], folder: str | Path, faces: int = 16, round
     frames = pan_frames(images[0], video_frames)
     trackers = {m: FaceTracker(lm, max_faces=1) for m, lm in lms.items()}
     video: dict[str, Callable[[int], object]] = {
-        m: (lambda i, tr=tr: (tr.reset() if i == 0 else None, tr.update(frames[i], i / 30.0))) for m, tr in trackers.items()}
+        m: (lambda i, tr=tr: (_restart(tr) if i == 0 else None, tr.update(frames[i], i / 30.0)))
+        for m, tr in trackers.items()}
     dlib_note = "not requested"
     if use_dlib:
         predictor, dlib_note = dlib_predictor()

@@ -44,7 +44,7 @@ def _conv_counts(m: nn.Conv2d, out: torch.Tensor) -> tuple[int, int]:
     return macs, bias
 
 
-def _layer_counts(m: nn.Module, inp: torch.Tensor, out: torch.Tensor) -> tuple[int, int] | None:
+def layer_counts(m: nn.Module, inp: torch.Tensor, out: torch.Tensor) -> tuple[int, int] | None:
     """(paper-convention FLOPs, plain MACs) of one leaf module call, or None if not counted."""
     if hasattr(m, "uncounted_macs"):
         # functional convolutions inside a custom module (Dite-HRNet's dynamic kernels): the
@@ -100,7 +100,7 @@ def count_complexity(model: nn.Module, input_size: int = DEFAULT_INPUT_SIZE, in_
 
     def hook(name: str):
         def fn(m: nn.Module, args: tuple, out: torch.Tensor) -> None:
-            counted = _layer_counts(m, args[0], out)
+            counted = layer_counts(m, args[0], out)
             if counted is not None:
                 flops[block_of(name)] += counted[0]
                 macs[block_of(name)] += counted[1]

@@ -1,25 +1,28 @@
-"""Ground-truth face boxes of the shared data sets, for the detector tools (not part of the
-package: the tools read `../shared/data`, which is never shipped)."""
+"""Ground truth for the measuring tools (tools/): the faces of the 300-W and WFLW folders, which
+returned face matches which true one, and face-free tiles. The data is never shipped: it is read
+from $LITEHRNET_DATA, else from `shared/data` beside the checkout (the development layout)."""
 from __future__ import annotations
 
 import json
+import os
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 
-from litehrnet_plus.data.formats import load_300w, load_wflw
-from litehrnet_plus.data.transforms import box_iou as iou  # noqa: F401  (the tools' name for it)
+from ..data.formats import load_300w, load_wflw
+from ..data.images import read_image
+from ..data.transforms import box_iou as iou  # noqa: F401  (the tools' name for it)
+from ..fileio import atomic_write_json, check_writable
 
 
 def write_results(path: Path, results: dict, update: bool) -> None:
     """Write a tool's JSON results; with update, merge into the existing file's entries."""
-    from litehrnet_plus.fileio import atomic_write_json, check_writable
-
     old = json.loads(path.read_text()) if update and path.exists() else {}
     atomic_write_json(check_writable(path, overwrite=update), {**old, **results})
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+DATA = Path(os.environ.get("LITEHRNET_DATA") or Path(__file__).resolve().parents[4] / "shared" / "data")
 TRAIN_300W = ("300w/afw", "300w/helen/trainset", "300w/lfpw/trainset")
 TEST_300W = ("300w/lfpw/testset",)
 
@@ -65,8 +68,6 @@ def detected_faces(lm, samples, truth=lambda s: s.landmarks):
     """End to end: (sample, its true points, the detection that matches it or None), detecting
     once per image, with every detection kept (min_quality=0: the floor is a reporting choice,
     not what the detector and the model can do)."""
-    from litehrnet_plus.data.images import read_image
-
     by_image: dict = defaultdict(list)
     for s in samples:
         by_image[s.image_path].append(s)
@@ -75,3 +76,19 @@ def detected_faces(lm, samples, truth=lambda s: s.landmarks):
         for s in group:
             gt = truth(s)
             yield s, gt, matched_face(found, gt)
+
+
+def face_free_tiles(image: np.ndarray, boxes: list[np.ndarray], side: int) -> list[np.ndarray]:
+    """Square tiles of `side` pixels that overlap no face (each face box grown to a square on its
+    longer side): images to count false detections on."""
+    h, w = image.shape[:2]
+    grown = []
+    for b in boxes:
+        c, half = (b[:2] + b[2:]) / 2, (b[2:] - b[:2]).max()
+        grown.append(np.r_[c - half, c + half])
+    out = []
+    for y in range(0, h - side + 1, side):
+        for x in range(0, w - side + 1, side):
+            if all(x + side <= g[0] or x >= g[2] or y + side <= g[1] or y >= g[3] for g in grown):
+                out.append(image[y:y + side, x:x + side])
+    return out
