@@ -6,7 +6,8 @@ base install:
   top-level modules below never import torch, engine/ or models/ (models are PyTorch modules);
 - layers: data/, codec, schemes, card never import inference/, evaluation/ or cli; evaluation/
   never imports inference/; inference/ imports none of monitor/, batch/, benchmarks/, profiling/,
-  cli; batch/ (the runner of many inputs) none of monitor/, benchmarks/, profiling/, cli; monitor/
+  cli; batch/ (the runner of many inputs) none of monitor/, benchmarks/, cluster/, profiling/, cli;
+  cluster/ (the runner on Ray) none of monitor/, profiling/, cli; monitor/
   none of batch/, benchmarks/, profiling/, cli; schemes imports only errors, and errors nothing of
   the package;
 - no duck-typed way round the layers: the runtime and the runner name nothing of the driver
@@ -21,7 +22,7 @@ from pathlib import Path
 import pytest
 
 PKG = Path(__file__).resolve().parents[1] / "src" / "litehrnet_plus"
-TORCH_FREE_PACKAGES = ("inference", "batch", "benchmarks", "evaluation", "data", "monitor", "profiling")
+TORCH_FREE_PACKAGES = ("inference", "batch", "benchmarks", "cluster", "evaluation", "data", "monitor", "profiling")
 # the package root is left out: its lazy `create_model` attribute is the documented way into
 # models/ (timm's API) and imports nothing until it is used
 TORCH_FREE_MODULES = ("codec", "codecs", "schemes", "card", "resolve", "hub", "fileio", "errors", "extras", "choices")
@@ -36,9 +37,11 @@ LOWER_LAYERS = {"data": ("litehrnet_plus.inference", "litehrnet_plus.evaluation"
                 "evaluation": ("litehrnet_plus.inference", "litehrnet_plus.cli"),
                 # the runtime knows nothing built on it, nor the training-data tools
                 "inference": ("litehrnet_plus.monitor", "litehrnet_plus.batch", "litehrnet_plus.benchmarks",
-                              "litehrnet_plus.profiling", "litehrnet_plus.cli"),
-                "batch": ("litehrnet_plus.monitor", "litehrnet_plus.benchmarks", "litehrnet_plus.profiling",
-                          "litehrnet_plus.cli"),
+                              "litehrnet_plus.cluster", "litehrnet_plus.profiling", "litehrnet_plus.cli"),
+                "batch": ("litehrnet_plus.monitor", "litehrnet_plus.benchmarks", "litehrnet_plus.cluster",
+                          "litehrnet_plus.profiling", "litehrnet_plus.cli"),
+                # the Ray runner is the batch runner spread out: it knows no monitor either
+                "cluster": ("litehrnet_plus.monitor", "litehrnet_plus.profiling", "litehrnet_plus.cli"),
                 "benchmarks": ("litehrnet_plus.monitor", "litehrnet_plus.batch", "litehrnet_plus.profiling",
                                "litehrnet_plus.cli"),
                 "monitor": ("litehrnet_plus.batch", "litehrnet_plus.benchmarks", "litehrnet_plus.profiling",

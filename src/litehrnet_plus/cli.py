@@ -244,24 +244,45 @@ def _check_outputs(args: argparse.Namespace) -> None:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from .inference.landmarker import FaceLandmarker
     from .batch.predict import Options, input_kind, run_images, run_video, stop_signals
+    from .inference.landmarker import FaceLandmarker
 
-    kind = input_kind(args.input)
+    kinds = [input_kind(text) for text in args.input]
+    if len(args.input) > 1 and (args.ray is None or set(kinds) != {"video"}):
+        raise UserError("several inputs are several videos on a Ray cluster: predict VIDEO... --ray --out FOLDER "
+                        "(images: give their folder, or a list file)")
+    kind = kinds[0]
     _check_outputs(args)
     opts = Options(out=Path(args.out) if args.out else None, json=Path(args.json) if args.json else None,
                    show=args.show, boxes=args.boxes, overwrite=args.overwrite, max_faces=args.max_faces,
                    min_quality=args.min_quality, resume=args.resume)
-    lm = FaceLandmarker(args.model, detector=args.detector, threads=args.threads, flip_test=args.flip_test,
-                        orientations=args.orientations, min_face=args.min_face, backend=args.backend,
-                        head_pose=args.head_pose, focal=args.focal)
+    settings = dict(model=args.model, detector=args.detector, threads=args.threads, flip_test=args.flip_test,
+                    orientations=args.orientations, min_face=args.min_face, backend=args.backend,
+                    head_pose=args.head_pose, focal=args.focal)
     with stop_signals():
-        if kind in ("video", "webcam"):
-            report = run_video(lm, int(args.input) if kind == "webcam" else args.input, opts)
+        if args.ray is not None:
+            report = _predict_on_ray(args, kind, settings, opts)
+        elif kind in ("video", "webcam"):
+            report = run_video(FaceLandmarker(**settings), int(args.input[0]) if kind == "webcam" else args.input[0],
+                               opts)
         else:
-            report = run_images(lm, Path(args.input), opts)
-    print("\n".join(report.end_lines("frame" if kind in ("video", "webcam") else "image")), file=sys.stderr)
+            report = run_images(FaceLandmarker(**settings), Path(args.input[0]), opts)
+    unit = "video" if args.ray is not None and kind == "video" else "frame" if kind in ("video", "webcam") else "image"
+    print("\n".join(report.end_lines(unit)), file=sys.stderr)
     return report.exit_status()
+
+
+def _predict_on_ray(args: argparse.Namespace, kind: str, settings: dict, opts):
+    from .cluster.predict import run_images_on_ray, run_videos_on_ray
+
+    address = None if args.ray == "local" else args.ray
+    if args.show:
+        raise UserError("--show: a Ray run has no window; write overlays with --out")
+    if kind == "video":
+        return run_videos_on_ray(settings, [Path(v) for v in args.input], opts, address, args.workers)
+    if kind not in ("folder", "list"):
+        raise UserError(f"{args.input[0]}: --ray takes a folder of images, a list file or videos, not {kind} input")
+    return run_images_on_ray(settings, Path(args.input[0]), opts, address, args.workers)
 
 
 # ----------------------------------------------------------------------------- monitor
@@ -413,7 +434,9 @@ def _export_parser(sub) -> None:
 
 def _predict_parser(sub) -> None:
     pr = sub.add_parser("predict", help="landmarks for an image, a folder, a video file or a webcam (ONNX Runtime)")
-    pr.add_argument("input", help="image file, folder (recursive), video file, or webcam index (integer)")
+    pr.add_argument("input", nargs="+",
+                    help="image file, folder (recursive), list file (.txt: a path per line), video file, or webcam "
+                         "index (integer); with --ray, several video files")
     _landmarker_args(pr, "shipped tag or .onnx file (default: best shipped model)")
     pr.add_argument("--out", help="where overlays go: a folder (mirrors an input folder), or for one image "
                                   "a file such as overlay.jpg, for a video a file such as out.mp4")
@@ -444,6 +467,11 @@ def _predict_parser(sub) -> None:
                     help="add each face's head pose to the results: yaw, pitch, roll (degrees) and position (mm)")
     pr.add_argument("--focal", type=float, default=None,
                     help="--head-pose: the camera's focal length in pixels (default: the image's longer side)")
+    pr.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
+                    help="run on a Ray cluster (extra 'ray'): at ADDRESS (e.g. auto, or HEAD:6379), or on a local "
+                         "one started for the run (docs/scale_out.md)")
+    pr.add_argument("--workers", type=_positive_int, default=2,
+                    help="--ray: landmarker actors (one CPU each; default 2)")
     pr.set_defaults(func=cmd_predict)
 
 

@@ -60,6 +60,13 @@ class Report:
     error: str | None = None         # an unexpected error that ended the run (it is re-raised)
     summary: dict = field(default_factory=dict)   # a stage's end-of-run summary (the monitor's events)
 
+    def add(self, entry: dict, writer: "ResultsWriter | None") -> None:
+        """An item done: its entry written, counted."""
+        if writer:
+            writer.add(entry)
+        self.processed += 1
+        self.faces += len(entry.get("faces", []))
+
     def fail(self, file: str, error: str, writer: "ResultsWriter | None") -> None:
         self.failed += 1
         if len(self.failures) < MAX_LISTED_FAILURES:     # bounded: a camera may fail for hours
@@ -136,7 +143,7 @@ def stop_signals() -> Iterator[None]:
         STOP.signal = None
 
 
-def _stop_requested(report: "Report") -> bool:
+def stop_requested(report: "Report") -> bool:
     if STOP.signal is not None:
         report.interrupted = STOP.signal
         return True
@@ -149,7 +156,7 @@ def threading_main() -> bool:
 
 
 @contextlib.contextmanager
-def _shielded() -> Iterator[None]:
+def shielded() -> Iterator[None]:
     """Finishing the outputs: a second Ctrl-C or SIGTERM must not tear them."""
     if not threading_main():
         yield
@@ -163,7 +170,7 @@ def _shielded() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _recording_end(report: Report) -> Iterator[None]:
+def recording_end(report: Report) -> Iterator[None]:
     """Ctrl-C or SIGTERM ends the block quietly, noted in the report; any other error is noted
     and goes on up (the caller's `finally` closes the outputs either way)."""
     try:
@@ -177,8 +184,25 @@ def _recording_end(report: Report) -> Iterator[None]:
         raise
 
 
+#: a text file naming one input per line (`predict paths.txt`)
+LIST_EXTENSIONS = (".txt", ".lst")
+
+
+def read_list(path: Path) -> list[Path]:
+    """The paths a list file names, one per line (blank lines and # comments skipped); relative
+    paths are relative to the list's folder."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise ImageReadError(f"{path}: cannot be read as a list of paths ({e})") from None
+    paths = [ln.strip() for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
+    if not paths:
+        raise ImageReadError(f"{path}: the list names no files")
+    return [p if p.is_absolute() else path.parent / p for p in map(Path, paths)]
+
+
 def input_kind(text: str) -> str:
-    """'webcam', 'folder', 'video' or 'image' for a predict INPUT."""
+    """'webcam', 'folder', 'list', 'video' or 'image' for a predict INPUT."""
     if text.isdigit():
         return "webcam"
     p = Path(text)
@@ -190,6 +214,8 @@ def input_kind(text: str) -> str:
                         "file or a webcam index")
     if p.suffix.lower() in VIDEO_EXTENSIONS:
         return "video"
+    if p.suffix.lower() in LIST_EXTENSIONS:
+        return "list"
     return "image"
 
 
@@ -233,7 +259,7 @@ def _refuse_inputs(outputs: list[Path], inputs: list[Path]) -> None:
         raise UserError(f"{sorted(clash)[0]}: an output would replace this input; choose another --out folder")
 
 
-def _header(lm: FaceLandmarker, opts: Options, **body) -> dict:
+def results_header(lm: FaceLandmarker, opts: Options, **body) -> dict:
     return document(lm.model.tag, lm.detector_name, lm.num_landmarks, lm.model.scheme.name, version=__version__,
                     options={"flip_test": lm.model.flip_test, "max_faces": opts.max_faces,
                              "threads": lm.model.threads, "orientations": lm.orientations,
@@ -262,7 +288,7 @@ def _resumable(opts: Options, folder: bool, rel: list[Path], outs: list[Path]) -
     return done
 
 
-def _writer(opts: Options, header: dict, key: str) -> ResultsWriter | None:
+def results_writer(opts: Options, header: dict, key: str) -> ResultsWriter | None:
     """Where the results stream: --json, else standard output when nothing else is written."""
     if opts.json is not None:
         return ResultsWriter(check_writable(opts.json, opts.overwrite or opts.resume), header, key)
@@ -283,8 +309,32 @@ def video_path(out: Path, stem: str) -> Path:
     return out if out.suffix.lower() in (".mp4", ".avi") else out / f"{stem}.mp4"
 
 
-def run_images(lm: FaceLandmarker, source: Path, opts: Options) -> Report:
-    """One image, or every image under a folder (overlays mirror the folder structure)."""
+@dataclass
+class ImagePlan:
+    """What an image run will do, worked out before any output is started: the images (in
+    order) and their names in the results, their overlay paths, the files found unreadable, and
+    the entries a run being resumed finished already (by name)."""
+
+    source: Path
+    folder: bool
+    files: list[Path]
+    names: list[str]
+    outs: list[Path]
+    unreadable: list[tuple[Path, str]]
+    done: dict[str, dict]
+
+    def unreadable_name(self, path: Path) -> str:
+        return path.relative_to(self.source).as_posix() if path.is_relative_to(self.source) else str(path)
+
+
+def plan_images(source: Path, opts: Options) -> ImagePlan:
+    """One image, every image under a folder (overlays mirror the folder structure), or the
+    images a list file names (named as the list has them): the inputs found, the outputs
+    checked (never over an input, never over an existing file without --overwrite), and with
+    --resume what is done."""
+    listed = source.suffix.lower() in LIST_EXTENSIONS and source.is_file()
+    if listed:
+        return _plan_list(source, opts)
     folder = source.is_dir()
     files, unreadable = find_images(source) if folder else ([source], [])
     if folder and opts.out is not None and opts.out.resolve() != source.resolve():
@@ -311,45 +361,84 @@ def run_images(lm: FaceLandmarker, source: Path, opts: Options) -> Report:
     if done:
         print(f"resuming: {len(done)} of {len(files)} images done in {opts.json}", file=sys.stderr)
     _refuse_existing(outs + ([opts.json] if opts.json else []), opts.overwrite or opts.resume)
+    names = [r.as_posix() if folder else str(f) for r, f in zip(rel, files)]
+    return ImagePlan(source, folder, files, names, outs, unreadable, done)
+
+
+def _plan_list(source: Path, opts: Options) -> ImagePlan:
+    """A list file's images: named by their path relative to the list's folder (or as given,
+    when outside it); overlays under --out by that name. A missing file is recorded, not fatal."""
+    files, unreadable = [], []
+    for p in read_list(source):
+        (files if p.is_file() else unreadable).append(p)
+    unreadable = [(p, "no such file") for p in unreadable]
+    names = [p.relative_to(source.parent).as_posix() if p.is_relative_to(source.parent) else str(p) for p in files]
+    if len(set(names)) < len(names):
+        twice = sorted({n for n in names if names.count(n) > 1})
+        raise UserError(f"{source}: names {twice[0]} more than once (each image is done once)")
+    if opts.out is not None and opts.out.suffix.lower() in IMAGE_EXTENSIONS:
+        raise UserError(f"--out {opts.out}: a list of images needs an output folder, not an image file name")
+    outs = [opts.out / Path(n).relative_to(Path(n).anchor) for n in names] if opts.out is not None else []
+    _refuse_inputs(outs + ([opts.json] if opts.json else []), files)
+    done = _resumable(opts, True, [Path(n) for n in names], outs)
+    if done:
+        print(f"resuming: {len(done)} of {len(files)} images done in {opts.json}", file=sys.stderr)
+    _refuse_existing(outs + ([opts.json] if opts.json else []), opts.overwrite or opts.resume)
+    return ImagePlan(source, True, files, names, outs, unreadable, done)
+
+
+def landmark_image(lm: FaceLandmarker, path: Path, name: str, out: Path | None, opts: Options,
+                   ) -> tuple[dict, np.ndarray | None]:
+    """One image's work: read, detect, the overlay written atomically to `out` (when given); its
+    results entry, and the overlay (when one is wanted). Errors go up."""
+    image = read_image(path)
+    faces = lm.detect(image, max_faces=opts.max_faces, min_quality=opts.min_quality)
+    overlay = draw_faces(image, faces, lm.model.scheme, opts.boxes) if (out is not None or opts.show) else None
+    if out is not None:
+        atomic_write_bytes(check_writable(out, opts.overwrite or opts.resume), _encode(out, overlay))
+    return image_entry(name, image.shape, faces), overlay
+
+
+#: the errors of one image that are recorded and the run goes on (any other is a bug)
+ITEM_ERRORS = (UserError, ValueError, OSError, cv2.error)
+
+
+def error_text(e: BaseException) -> str:
+    """An item's error as one line: OpenCV's errors are tracebacks in a message, keep their last line."""
+    return str(e).strip().splitlines()[-1] if isinstance(e, cv2.error) else str(e)
+
+
+def run_images(lm: FaceLandmarker, source: Path, opts: Options) -> Report:
+    """One image, or every image under a folder (see `plan_images`), in one process."""
+    plan = plan_images(source, opts)
     report = Report()
-    writer = _writer(opts, _header(lm, opts), "images")
-    for path, why in unreadable:               # reported, never skipped silently
-        report.fail(path.relative_to(source).as_posix() if path.is_relative_to(source) else str(path), why, writer)
+    writer = results_writer(opts, results_header(lm, opts), "images")
+    for path, why in plan.unreadable:          # reported, never skipped silently
+        report.fail(plan.unreadable_name(path), why, writer)
     try:
-        with _recording_end(report):
-            for i, f in enumerate(tqdm(files, desc="predict", unit="img", disable=not folder, file=sys.stderr)):
-                if _stop_requested(report):
+        with recording_end(report):
+            for i, f in enumerate(tqdm(plan.files, desc="predict", unit="img", disable=not plan.folder,
+                                       file=sys.stderr)):
+                if stop_requested(report):
                     break
-                name = rel[i].as_posix() if folder else str(f)
-                if name in done:             # finished by the run being resumed: its result as it was
-                    writer.add(done[name])
-                    report.processed += 1
-                    report.faces += len(done[name].get("faces", []))
+                name = plan.names[i]
+                if name in plan.done:        # finished by the run being resumed: its result as it was
+                    report.add(plan.done[name], writer)
                     continue
                 try:
-                    image = read_image(f)
-                    faces = lm.detect(image, max_faces=opts.max_faces, min_quality=opts.min_quality)
-                    overlay = draw_faces(image, faces, lm.model.scheme, opts.boxes) if (outs or opts.show) else None
-                    if outs:
-                        atomic_write_bytes(check_writable(outs[i], opts.overwrite or opts.resume),
-                                           _encode(outs[i], overlay))
+                    entry, overlay = landmark_image(lm, f, name, plan.outs[i] if plan.outs else None, opts)
                     if opts.show:
                         cv2.imshow("litehrnet-plus", overlay)
-                        cv2.waitKey(0 if not folder else 500)
-                except (UserError, ValueError, OSError, cv2.error) as e:
-                    if not folder:
+                        cv2.waitKey(0 if not plan.folder else 500)
+                except ITEM_ERRORS as e:
+                    if not plan.folder:
                         raise   # one image: its error is the run's error
-                    # OpenCV's errors are tracebacks in a message: keep their last line
-                    text = str(e).strip().splitlines()[-1] if isinstance(e, cv2.error) else str(e)
-                    report.fail(name, text, writer)
+                    report.fail(name, error_text(e), writer)
                     continue
-                if writer:
-                    writer.add(image_entry(name, image.shape, faces))
-                report.processed += 1
-                report.faces += len(faces)
+                report.add(entry, writer)
     finally:
         if writer:
-            with _shielded():
+            with shielded():
                 writer.close(interrupted=report.ended())
     return report
 
@@ -434,7 +523,7 @@ def run_video(lm: FaceLandmarker, source: str | int, opts: Options, tracker: Fac
     tracker = tracker or FaceTracker(lm, max_faces=opts.max_faces, **lm.video_options)
     report, vwriter = Report(), None
     try:
-        writer = _writer(opts, _header(lm, opts, video=video.name, fps=round(video.fps, 3),
+        writer = results_writer(opts, results_header(lm, opts, video=video.name, fps=round(video.fps, 3),
                                        track_threshold=round(float(tracker.threshold), 4),
                                        **(stage.settings() if stage is not None else {})), "frames")
     except BaseException:
@@ -443,9 +532,9 @@ def run_video(lm: FaceLandmarker, source: str | int, opts: Options, tracker: Fac
     bar = tqdm(total=video.frame_count or None, desc=stage.label if stage is not None else "predict", unit="frame",
                file=sys.stderr)
     try:
-        with _recording_end(report):
+        with recording_end(report):
             for index, t, frame in video.frames():
-                if _stop_requested(report):
+                if stop_requested(report):
                     break
                 try:
                     faces, reading = tracker.update(frame, t), {}
@@ -482,7 +571,7 @@ def run_video(lm: FaceLandmarker, source: str | int, opts: Options, tracker: Fac
             if report.processed == 0:
                 raise VideoReadError(f"{video.name}: no frame could be decoded")
     finally:
-        with _shielded():
+        with shielded():
             bar.close()
             video.close()
             video_error = None
