@@ -241,3 +241,22 @@ def test_an_interrupted_run_resumed_does_not_redo_what_was_done(tmp_path):
     # what the first run finished was not done again: its overlays were not rewritten
     assert {name: (overlays / name).stat().st_mtime_ns for name in done} == stamps
     assert len(list(overlays.rglob("*.jpg"))) == len(photos)
+
+
+def test_the_command_refuses_what_ray_does_not_take(tmp_path, capsys):
+    """Each refusal comes before any cluster is started (one line, exit 2)."""
+    from litehrnet_plus.cli import main
+
+    clip = tmp_path / "a.mp4"
+    clip.write_bytes(b"")
+    cases = [([str(ASTRONAUT), str(ASTRONAUT)], "several inputs are several videos on a Ray cluster"),
+             ([str(ASTRONAUT), "--ray"], "--ray takes a folder of images, a list file or videos"),
+             ([str(tmp_path), "--ray", "--show"], "a Ray run has no window"),
+             ([str(clip), str(clip), "--ray"], "need --out FOLDER"),
+             ([str(clip), str(tmp_path / "b" / "a.mp4"), "--ray", "--out", str(tmp_path / "o")], "two videos named")]
+    for argv, message in cases:
+        assert main(["predict", *argv, "--model", MODEL]) == 2, argv
+        assert message in capsys.readouterr().err, argv
+    with pytest.raises(SystemExit):
+        main(["predict", str(tmp_path), "--ray", "--workers", "0"])
+    assert "must be at least 1" in capsys.readouterr().err

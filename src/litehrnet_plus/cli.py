@@ -252,6 +252,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
         raise UserError("several inputs are several videos on a Ray cluster: predict VIDEO... --ray --out FOLDER "
                         "(images: give their folder, or a list file)")
     kind = kinds[0]
+    if args.ray is not None and args.show:
+        raise UserError("--show: a Ray run has no window; write overlays with --out")
     _check_outputs(args)
     opts = Options(out=Path(args.out) if args.out else None, json=Path(args.json) if args.json else None,
                    show=args.show, boxes=args.boxes, overwrite=args.overwrite, max_faces=args.max_faces,
@@ -276,8 +278,6 @@ def _predict_on_ray(args: argparse.Namespace, kind: str, settings: dict, opts):
     from .cluster.predict import run_images_on_ray, run_videos_on_ray
 
     address = None if args.ray == "local" else args.ray
-    if args.show:
-        raise UserError("--show: a Ray run has no window; write overlays with --out")
     if kind == "video":
         return run_videos_on_ray(settings, [Path(v) for v in args.input], opts, address, args.workers)
     if kind not in ("folder", "list"):

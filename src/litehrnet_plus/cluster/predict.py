@@ -36,6 +36,17 @@ from .data import landmarks_dataset
 BATCH_SIZE = 8
 
 
+#: Ray Data hands a block on only when all of it is done: blocks of one batch keep the first
+#: results early and a killed worker's loss small; past this many, blocks grow instead
+MAX_BLOCKS = 10_000
+
+
+def block_count(items: int, batch_size: int) -> int:
+    """How many blocks `items` images are cut into (see MAX_BLOCKS)."""
+    per_block = max(batch_size, -(-items // MAX_BLOCKS))
+    return max(1, -(-items // per_block))
+
+
 def connect(address: str | None, workers: int):
     """Ray, connected to the cluster at `address`, or to a local one of `workers` CPUs started
     now (None). Returns the module and whether this call started the cluster."""
@@ -84,7 +95,7 @@ def run_images_on_ray(settings: dict[str, Any], source: Path, opts: Options, add
             if todo:
                 items = [{"path": str(plan.files[i]), "name": plan.names[i],
                           "out": str(plan.outs[i]) if plan.outs else ""} for i in todo]
-                ds = ray.data.from_items(items, override_num_blocks=max(1, min(len(items), 4 * workers)))
+                ds = ray.data.from_items(items, override_num_blocks=block_count(len(items), batch_size))
                 worker_opts = Options(max_faces=opts.max_faces, min_quality=opts.min_quality, boxes=opts.boxes,
                                       overwrite=opts.overwrite, resume=opts.resume)
                 rows = iter(landmarks_dataset(ds, concurrency=workers, batch_size=batch_size,
