@@ -101,7 +101,7 @@ def test_version_and_options_are_recorded(tmp_path, capsys):
     doc = json.loads(js.read_text())
     validate(doc)
     assert doc["version"] == __version__
-    assert doc["options"] == {"flip_test": True, "max_faces": 1, "threads": 1, "orientations": "all",
+    assert doc["options"] == {"flip_test": True, "max_faces": 1, "threads": 1, "orientations": "auto",
                               "min_quality": FaceLandmarker().default_min_quality, "min_face": None,
                               "backend": "onnxruntime", "head_pose": False}
     assert doc["processed"] == 1 and doc["interrupted"] is False

@@ -92,3 +92,60 @@ def test_tracking_follows_a_head_that_turns_to_120_degrees():
         errors.append(np.linalg.norm(faces[0].landmarks - expected, axis=1).mean()
                       / np.linalg.norm(expected[36] - expected[45]))
     assert max(errors) < 0.06 and tracker.detector_runs == 1, (max(errors), tracker.detector_runs)
+
+
+class CountingDetector:
+    """The default detector, counting the copies it is run on."""
+
+    def __init__(self) -> None:
+        from litehrnet_plus.inference.detectors import get_detector
+        self.detector = get_detector()
+        self.calls = 0
+
+    def __call__(self, image):
+        self.calls += 1
+        return self.detector(image)
+
+
+@needs_weights
+def test_auto_searches_turned_copies_only_where_the_upright_pass_leaves_a_reason():
+    """orientations="auto" (the default): an upright photo with a face the model is sure of
+    costs one detector run; a photo turned by 90 degrees, where the upright pass finds nothing
+    sure, gets all four, and the face that "all" finds."""
+    from litehrnet_plus.inference.landmarker import FaceLandmarker
+    from litehrnet_plus.inference.orientation import SURE_QUALITY
+
+    counter = CountingDetector()
+    lm = FaceLandmarker(SHIPPED, threads=1, detector=counter)
+    assert lm.orientations == "auto"
+    image = cv2.imread(str(ASTRONAUT))
+    (face,) = lm.detect(image)
+    assert counter.calls == 1 and face.quality >= SURE_QUALITY
+    np.testing.assert_allclose(face.landmarks, lm.detect(image, orientations="upright")[0].landmarks)
+    counter.calls = 0
+    sideways = cv2.rotate(image, cv2.ROTATE_90_CLOCKWISE)
+    found = lm.detect(sideways)
+    assert counter.calls == 4
+    counter.calls = 0
+    everything = lm.detect(sideways, orientations="all")
+    assert counter.calls == 4 and len(found) == len(everything) >= 1
+    np.testing.assert_allclose(found[0].landmarks, everything[0].landmarks)
+
+
+def test_the_reason_to_look_rule():
+    """No face the model is sure of; a doubtful face beside a sure one, or junk below the floor
+    (a patch, a hand), is no reason."""
+    from litehrnet_plus.inference.fitting import FacePipeline, Fit
+    from litehrnet_plus.inference.orientation import reason_to_look
+
+    pipeline = FacePipeline(lambda *a: None, IBUG68, confidence_threshold=0.5)
+    pts = np.zeros((68, 2), np.float32)
+    fit = lambda q, conf=0.9: Fit(pts, np.full(68, conf, np.float32), 0.0, 0.9, q)  # noqa: E731
+    assert reason_to_look(pipeline, [], 0.02)
+    assert not reason_to_look(pipeline, [fit(0.95)], 0.02)
+    assert not reason_to_look(pipeline, [fit(0.95), fit(0.01)], 0.02)       # junk below the floor
+    assert not reason_to_look(pipeline, [fit(0.95), fit(0.4)], 0.02)        # a doubtful face beside a sure one
+    assert reason_to_look(pipeline, [fit(0.75), fit(0.4)], 0.02)            # none sure
+    assert reason_to_look(pipeline, [fit(0.01)], 0.02)                      # nothing but junk
+    assert not reason_to_look(pipeline, [fit(None, conf=0.8)], 0.0)         # no quality fit: the peaks
+    assert reason_to_look(pipeline, [fit(None, conf=0.3)], 0.0)

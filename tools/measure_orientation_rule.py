@@ -2,9 +2,9 @@
 `orientations="auto"` (inference/orientation.py), and what it costs.
 
 Signal: lfpw/testset's photos upright and turned by 90, 180 and 270 degrees (canvas expanded),
-the upright pass only; per photo, the qualities of the faces it returns above the quality floor.
-For each candidate bar, how many photos would be searched again: few of the upright ones (the
-cost), nearly all of the turned ones (the faces found).
+the upright pass only; for each candidate quality bar, how many photos `reason_to_look` would
+search again: few of the upright ones (the cost), nearly all of the turned ones (the faces
+found).
 
 Cost: upright photos (the first --photos of lfpw/testset and of wflw-partial), each timed with
 orientations "upright", "auto" and "all" in interleaved rounds (the order turned each round),
@@ -27,7 +27,7 @@ from litehrnet_plus.data.formats import load_300w
 from litehrnet_plus.data.images import find_images, read_image
 from litehrnet_plus.fileio import atomic_write_json
 from litehrnet_plus.inference.landmarker import FaceLandmarker
-from litehrnet_plus.inference.orientation import find_faces
+from litehrnet_plus.inference.orientation import find_faces, reason_to_look
 
 BARS = (0.3, 0.5, 0.7, 0.8, 0.9)
 
@@ -53,9 +53,8 @@ def signal(lm: FaceLandmarker) -> dict:
         counts = {bar: 0 for bar in BARS}
         for path in photos:
             fits = find_faces(turn(read_image(path, orient=False), angle), lm.detector, lm.pipeline, "upright")
-            qualities = [f.quality for f in fits if f.quality >= floor]
             for bar in BARS:
-                counts[bar] += not qualities or min(qualities) < bar
+                counts[bar] += reason_to_look(lm.pipeline, fits, floor, bar)
         looked[angle] = counts
         print(angle, counts, flush=True)
     return {"photos": len(photos), "floor": floor,

@@ -460,9 +460,10 @@ def _predict_parser(sub) -> None:
     pr.add_argument("--min-face", type=float, default=None, metavar="PX",
                     help="also find faces as small as PX pixels in large photos (the detector runs on tiles "
                          "too; docs/angles_and_quality.md: the cost)")
-    pr.add_argument("--orientations", choices=ORIENTATIONS, default="all",
-                    help="photos: also look for faces in the image turned by 90/180/270 degrees (all, default), "
-                         "only when nothing is found upright (auto), or never (upright, fastest)")
+    pr.add_argument("--orientations", choices=ORIENTATIONS, default="auto",
+                    help="photos: also look for faces in the image turned by 90/180/270 degrees where the upright "
+                         "search leaves a reason to (auto, default: no face, or one the model is not sure of), "
+                         "always (all), or never (upright)")
     pr.add_argument("--head-pose", action="store_true",
                     help="add each face's head pose to the results: yaw, pitch, roll (degrees) and position (mm)")
     pr.add_argument("--focal", type=float, default=None,

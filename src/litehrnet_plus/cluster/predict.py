@@ -96,10 +96,10 @@ def run_images_on_ray(settings: dict[str, Any], source: Path, opts: Options, add
                 items = [{"path": str(plan.files[i]), "name": plan.names[i],
                           "out": str(plan.outs[i]) if plan.outs else ""} for i in todo]
                 ds = ray.data.from_items(items, override_num_blocks=block_count(len(items), batch_size))
-                worker_opts = Options(max_faces=opts.max_faces, min_quality=opts.min_quality, boxes=opts.boxes,
-                                      overwrite=opts.overwrite, resume=opts.resume)
-                rows = iter(landmarks_dataset(ds, concurrency=workers, batch_size=batch_size,
-                                         **_worker_settings(settings, worker_opts)).iter_rows())
+                landmarker = {k: v for k, v in settings.items() if k != "threads"}     # one thread an actor
+                rows = iter(landmarks_dataset(ds, concurrency=workers, batch_size=batch_size, max_faces=opts.max_faces,
+                                              min_quality=opts.min_quality, boxes=opts.boxes,
+                                              overwrite=opts.overwrite or opts.resume, **landmarker).iter_rows())
             for name in plan.names:
                 if stop_requested(report):    # Ctrl-C / SIGTERM: the entries so far stay, the rest is resumable
                     break
@@ -126,14 +126,6 @@ def run_images_on_ray(settings: dict[str, Any], source: Path, opts: Options, add
             if started:
                 ray.shutdown()
     return report
-
-
-def _worker_settings(settings: dict[str, Any], options: Options) -> dict[str, Any]:
-    """landmarks_dataset's arguments for a run: the landmarker's settings and the per-image options."""
-    out = {k: v for k, v in settings.items() if k != "threads"}
-    out.update(max_faces=options.max_faces, min_quality=options.min_quality, boxes=options.boxes,
-               overwrite=options.overwrite or options.resume)
-    return out
 
 
 # ----------------------------------------------------------------------------- videos

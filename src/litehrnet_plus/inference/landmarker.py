@@ -84,7 +84,7 @@ class FaceLandmarker:
     def __init__(self, model: str | os.PathLike | None = None,
                  detector: str | Callable[[np.ndarray], Detections] = DEFAULT_DETECTOR,
                  threads: int | None = None, providers: list[str] | None = None,
-                 flip_test: bool = False, orientations: str = "all", align: bool = True,
+                 flip_test: bool = False, orientations: str = "auto", align: bool = True,
                  min_face: float | None = None, backend: str = "onnxruntime", head_pose: bool = False,
                  focal: float | None = None, max_faces: int | None = None, redetect_interval: int = 30,
                  smooth: bool = True) -> None:
@@ -146,12 +146,12 @@ class FaceLandmarker:
         """Every face in a photo (or the `max_faces` best), highest detector score first; []
         when there is none.
 
-        orientations (default: the landmarker's): "all" runs the detector on the image and on
-        copies turned by 90, 180 and 270 degrees (a photo held sideways or upside down),
+        orientations (default: the landmarker's, "auto"): "all" runs the detector on the image
+        and on copies turned by 90, 180 and 270 degrees (a photo held sideways or upside down),
         keeping one detection per face, the one the landmark model is surest of (its quality);
-        "upright" only on the image as it is (about a third of the time); "auto" looks at the
-        turned copies only when the upright pass finds no face the model trusts (docs/angles_and_quality.md: the
-        figures of each). Each face's crop is turned upright by its roll (the detector's eye keypoints,
+        "upright" only on the image as it is; "auto" does what "all" does only where the upright
+        pass leaves a reason to (no face, or a face the model is not sure of), else what
+        "upright" does (docs/angles_and_quality.md: the figures of each). Each face's crop is turned upright by its roll (the detector's eye keypoints,
         then the eye line of a first fit). min_quality: drop faces whose quality is lower (default:
         the measured floor `default_min_quality`, which drops what is almost surely no face; 0
         keeps every detection)."""
@@ -164,7 +164,7 @@ class FaceLandmarker:
             raise ConfigError(f"min_quality: model {self.model.tag!r} has no quality calibration "
                               "(tools/calibrate_quality.py --install)")
         img = load_image(image)
-        fits = find_faces(img, self.detector, self.pipeline, orientations)
+        fits = find_faces(img, self.detector, self.pipeline, orientations, self.default_min_quality)
         if min_quality:
             fits = [f for f in fits if f.quality >= min_quality]
         return self.pipeline.faces(img.shape, fits[:max_faces])

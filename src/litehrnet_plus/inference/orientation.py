@@ -3,8 +3,9 @@
 Detectors look for upright faces, so a photo held sideways or upside down is searched in copies
 turned by 90, 180 and 270 degrees; what they find is mapped back (roll.py) and fitted in the
 photo itself (fitting.py). "all" searches every copy and keeps one detection per face; "upright"
-only the photo as it is; "auto" looks at the turned copies only when the upright pass finds no
-face the model trusts.
+only the photo as it is; "auto" (the default) searches the turned copies only where the upright
+pass leaves a reason to: no face the model is sure of (`reason_to_look`), and then as "all"
+does. A photo with one face upright and another sideways needs "all".
 """
 from __future__ import annotations
 
@@ -23,6 +24,12 @@ SAME_FACE_DISTANCE = 0.5
 #: quality at which a fit is more likely good than not: the bar a face seen only in a turned
 #: copy of the photo must reach
 TRUSTED_QUALITY = 0.5
+#: "auto": an upright pass with a face of this quality (whose eye line agrees with its crop) needs
+#: no turned copies. Chosen with tools/measure_orientation_rule.py on lfpw/testset (the counts per
+#: bar are in benchmarks/orientation_rule.json): at 0.7, 4 photos turned by 90 degrees passed
+#: upright on sideways fits; at 0.8, 2 of 224 (both fitted well, turned by the keypoints' roll),
+#: and 4 of 224 upright photos are searched again
+SURE_QUALITY = 0.8
 
 
 def check_orientations(orientations: str) -> str:
@@ -32,16 +39,32 @@ def check_orientations(orientations: str) -> str:
 
 
 def find_faces(image: np.ndarray, detector: Callable[[np.ndarray], Detections], pipeline: FacePipeline,
-               orientations: str) -> list[Fit]:
-    """The fits of the faces in a photo, highest detector score first (see the module doc)."""
+               orientations: str, floor: float = 0.0) -> list[Fit]:
+    """The fits of the faces in a photo, highest detector score first (see the module doc);
+    floor: the quality below which a detection is no face (it gives no reason to look)."""
     if check_orientations(orientations) == "all":
         return one_per_face(pipeline, _found(image, detector, pipeline, (0, 90, 180, 270)))
     found = _found(image, detector, pipeline, (0,))
-    if orientations == "auto" and not any(trusted(pipeline, f) for f, _ in found):
-        # nothing the model is sure of, upright: the photo may be held sideways or upside down
-        merged = one_per_face(pipeline, found + _found(image, detector, pipeline, (90, 180, 270)))
-        return [f for f in merged if trusted(pipeline, f)] or [f for f, _ in found]
+    if orientations == "auto" and reason_to_look(pipeline, [f for f, _ in found], floor):
+        # the photo may be held sideways or upside down: every copy, one fit per face
+        return one_per_face(pipeline, found + _found(image, detector, pipeline, (90, 180, 270)))
     return [f for f, _ in found]
+
+
+def sure(pipeline: FacePipeline, fit: Fit, bar: float = SURE_QUALITY) -> bool:
+    """A fit the model is sure of: trusted (`trusted`: its eye line agrees with its crop) with a
+    quality of SURE_QUALITY or more (without a quality fit: trusted by its peaks)."""
+    return trusted(pipeline, fit) and (fit.quality is None or fit.quality >= bar)
+
+
+def reason_to_look(pipeline: FacePipeline, upright: list[Fit], floor: float, bar: float = SURE_QUALITY) -> bool:
+    """Whether the upright pass leaves a reason to search the turned copies: no face the model
+    is sure of (a sideways face fitted upright gives a scrambled, doubtful fit, or none is
+    detected). A doubtful face beside a sure one is not a reason: crowds in the wild hold small,
+    blurred faces that are upright (tools/measure_orientation_rule.py: searching for those cost
+    1.7x the upright time on wflw-partial photos). floor: detections below it are no faces."""
+    faces = [f for f in upright if f.quality is None or f.quality >= floor]
+    return not any(sure(pipeline, f, bar) for f in faces)
 
 
 def _found(image: np.ndarray, detector, pipeline: FacePipeline, turns: tuple[int, ...]) -> list[tuple[Fit, int]]:
