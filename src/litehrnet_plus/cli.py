@@ -244,7 +244,8 @@ def _check_outputs(args: argparse.Namespace) -> None:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from .batch.predict import Options, input_kind, run_images, run_video, stop_signals
+    from .batch.predict import Options, input_kind, run_images, run_video
+    from .batch.signals import stop_signals
     from .inference.landmarker import FaceLandmarker
 
     kinds = [input_kind(text) for text in args.input]
@@ -298,7 +299,8 @@ def _setting(text: str) -> tuple[str, float]:
 
 def cmd_monitor(args: argparse.Namespace) -> int:
     from .inference.landmarker import FaceLandmarker
-    from .batch.predict import Options, input_kind, run_video, stop_signals
+    from .batch.predict import Options, input_kind, run_video
+    from .batch.signals import stop_signals
     from .monitor import DriverMonitor, MonitorConfig
     from .monitor.stage import MonitorStage
 

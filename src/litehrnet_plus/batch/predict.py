@@ -9,13 +9,11 @@ document holding exactly the processed items, marked with how the run ended.
 """
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Protocol
+from typing import Protocol
 
 import cv2
 import numpy as np
@@ -28,9 +26,11 @@ from ..fileio import OutputExistsError, atomic_write_bytes, atomic_write_json, c
 from ..inference.draw import draw_faces
 from ..inference.face import Face
 from ..inference.landmarker import FaceLandmarker, check_max_faces, check_min_quality
-from .results import MAX_LISTED_FAILURES, ResultsWriter, document, finished_entries, frame_entry, image_entry
 from ..inference.tracking import FaceTracker
 from ..inference.video import VIDEO_EXTENSIONS, open_video
+from .results import MAX_LISTED_FAILURES, ResultsWriter, document, finished_entries, frame_entry, image_entry
+from .signals import recording_end, shielded, stop_requested
+from .video_writer import VideoWriter
 
 
 @dataclass
@@ -102,89 +102,6 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
-class Interrupted(Exception):
-    """A stop signal; carries the signal's name."""
-
-    def __init__(self, name: str) -> None:
-        super().__init__(name)
-        self.name = name
-
-
-@dataclass
-class _StopRequest:
-    signal: str | None = None        # set by the handler; the loops stop at the next item
-
-
-STOP = _StopRequest()
-
-
-@contextlib.contextmanager
-def stop_signals() -> Iterator[None]:
-    """While a run lasts, SIGINT and SIGTERM ask it to stop after the item in hand, so the
-    annotated video and the JSON always hold the same frames; a second signal stops at once.
-    Only in the main thread (signal handlers live there)."""
-    if not threading_main():
-        yield
-        return
-
-    def handler(signum, _frame):
-        name = signal.Signals(signum).name
-        if STOP.signal is not None:
-            raise Interrupted(name)          # asked twice: stop now
-        STOP.signal = name
-
-    STOP.signal = None
-    old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for s, h in old.items():
-            signal.signal(s, h)
-        STOP.signal = None
-
-
-def stop_requested(report: "Report") -> bool:
-    if STOP.signal is not None:
-        report.interrupted = STOP.signal
-        return True
-    return False
-
-
-def threading_main() -> bool:
-    import threading
-    return threading.current_thread() is threading.main_thread()
-
-
-@contextlib.contextmanager
-def shielded() -> Iterator[None]:
-    """Finishing the outputs: a second Ctrl-C or SIGTERM must not tear them."""
-    if not threading_main():
-        yield
-        return
-    old = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for s, h in old.items():
-            signal.signal(s, h)
-
-
-@contextlib.contextmanager
-def recording_end(report: Report) -> Iterator[None]:
-    """Ctrl-C or SIGTERM ends the block quietly, noted in the report; any other error is noted
-    and goes on up (the caller's `finally` closes the outputs either way)."""
-    try:
-        yield
-    except KeyboardInterrupt:
-        report.interrupted = "SIGINT"
-    except Interrupted as e:
-        report.interrupted = e.name
-    except BaseException as e:
-        report.error = f"error: {e}"
-        raise
-
-
-#: a text file naming one input per line (`predict paths.txt`)
 LIST_EXTENSIONS = (".txt", ".lst")
 
 
@@ -443,48 +360,6 @@ def run_images(lm: FaceLandmarker, source: Path, opts: Options) -> Report:
     return report
 
 
-class _VideoWriter:
-    """Writes to a hidden temporary file beside the target; closed and renamed into place
-    however the run ends, so the frames written so far are a playable video."""
-
-    def __init__(self, path: Path, fps: float, size: tuple[int, int]) -> None:
-        self.path = path
-        self.tmp = path.with_name(f".{path.stem}.partial{path.suffix}")
-        fourcc = cv2.VideoWriter_fourcc(*("MJPG" if path.suffix.lower() == ".avi" else "mp4v"))
-        self.writer = cv2.VideoWriter(str(self.tmp), fourcc, fps, size)
-        if not self.writer.isOpened():
-            raise OSError(f"{path}: cannot open a video writer for this format")
-        self.frames = 0
-
-    def write(self, frame: np.ndarray) -> None:
-        self.writer.write(frame)
-        self.frames += 1
-
-    def close(self) -> None:
-        self.writer.release()
-        if not self.frames:
-            self.tmp.unlink(missing_ok=True)
-            return
-        if _plays(self.tmp):
-            os.replace(self.tmp, self.path)
-            return
-        # OpenCV does not report failed writes: a full disk shows as a file that does not open
-        # (an .mp4 without its index). Keep it, under a name that says what it is.
-        partial = self.path.with_name(f"{self.path.stem}.partial{self.path.suffix}")
-        os.replace(self.tmp, partial)
-        raise OSError(f"{self.path}: the video could not be finished (disk full?); the {self.frames} frames "
-                      f"written are in {partial}, which may not play")
-
-
-def _plays(path: Path) -> bool:
-    """Whether a written video opens and gives its first frame."""
-    cap = cv2.VideoCapture(str(path))
-    try:
-        return bool(cap.isOpened() and cap.read()[0])
-    finally:
-        cap.release()
-
-
 class FrameStage(Protocol):
     """Something that reads each tracked frame after the landmarker (the driver monitor's
     `MonitorStage`): the video runner calls it, and knows nothing else of it."""
@@ -558,7 +433,7 @@ def run_video(lm: FaceLandmarker, source: str | int, opts: Options, tracker: Fac
                 if out_video is not None:
                     if vwriter is None:
                         check_writable(out_video, opts.overwrite)
-                        vwriter = _VideoWriter(out_video, video.fps, (frame.shape[1], frame.shape[0]))
+                        vwriter = VideoWriter(out_video, video.fps, (frame.shape[1], frame.shape[0]))
                     vwriter.write(overlay)
                 if opts.show:
                     cv2.imshow("litehrnet-plus", overlay)

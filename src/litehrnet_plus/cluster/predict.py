@@ -22,8 +22,8 @@ from typing import Any
 
 from tqdm import tqdm
 
-from ..batch.predict import (Options, Report, plan_images, recording_end, results_header, results_writer, shielded,
-                             stop_requested, video_path)
+from ..batch.predict import Options, Report, plan_images, results_header, results_writer, video_path
+from ..batch.signals import recording_end, shielded, stop_requested
 from ..batch.results import read_results
 from ..errors import UserError
 from ..extras import require
