@@ -359,6 +359,20 @@ def cmd_bench(args: argparse.Namespace) -> int:
     split = lambda text: [t.strip() for t in text.split(",") if t.strip()]  # noqa: E731
     log = lambda msg: print(msg, file=sys.stderr)  # noqa: E731
     models = args.model or ["litehrnet_plus_10m", "litehrnet_plus_30m"]
+    if args.mode == "video":
+        from .benchmarks.video import format_video, run_video_bench
+        if not args.crops:
+            raise UserError("--mode video needs --crops FOLDER: photos with 68-point .pts files (the clips' faces)")
+        from . import hub
+        models = args.model or sorted(hub.available())
+        report = new_report(args.note, video=run_video_bench(
+            models, args.crops, rounds=args.rounds, frames=args.video_frames, backends=tuple(split(args.backend)),
+            mediapipe=args.mediapipe_python, use_dlib=not args.no_dlib, log=log))
+        print(format_video(report["video"]))
+        if args.json:
+            write_report(report, args.json)
+            print(f"wrote {args.json}")
+        return 0
     if args.mode == "end-to-end":
         from .benchmarks.end_to_end import format_end_to_end, run_end_to_end
         if not args.crops:
@@ -586,10 +600,14 @@ def _bench_parser(sub) -> None:
     bn.add_argument("--profile", action="store_true",
                     help="also run ONNX Runtime's profiler on each graph (batch 1, 1 thread): time per op type")
     bn.add_argument("--keep-graphs", metavar="DIR", help="copy the exported graphs into DIR")
-    bn.add_argument("--mode", choices=["inference", "training", "both", "end-to-end"], default="inference",
+    bn.add_argument("--mode", choices=["inference", "training", "both", "end-to-end", "video"], default="inference",
                     help="end-to-end: landmarks(image, box) per face and tracked video against dlib (needs --crops); "
+                         "video: tracked clips against MediaPipe Face Mesh and dlib, frames/s, NME, the split of a "
+                         "frame (needs --crops; docs/speed.md); "
                          "training: images/s of a training step per model, --threads and --train-variants")
-    bn.add_argument("--video-frames", type=_positive_int, default=300, help="end-to-end: frames of the video clip")
+    bn.add_argument("--mediapipe-python", metavar="PYTHON",
+                    help="video: the Python of an environment with the 'mediapipe' extra (or $LITEHRNET_MEDIAPIPE_PYTHON)")
+    bn.add_argument("--video-frames", type=_positive_int, default=300, help="end-to-end, video: frames of each clip")
     bn.add_argument("--train-variants", default="eager,channels_last",
                     help="comma-separated: eager, channels_last, compile, compile+channels_last")
     bn.add_argument("--train-batch", type=int, default=64)
