@@ -29,7 +29,7 @@ from .calibration import calibration, quality_function
 from .detectors import DEFAULT_DETECTOR, Detections, get_detector
 from .face import Face
 from .fitting import FacePipeline, model_predict
-from .orientation import check_orientations, find_faces
+from .orientation import check_orientations, detect_faces
 from .runtime import OnnxHeatmapModel, load_runtime_model, positive_int
 from .tracking import FaceTracker
 
@@ -163,11 +163,8 @@ class FaceLandmarker:
         elif self.pipeline.quality is None and min_quality > 0:
             raise ConfigError(f"min_quality: model {self.model.tag!r} has no quality calibration "
                               "(tools/calibrate_quality.py --install)")
-        img = load_image(image)
-        fits = find_faces(img, self.detector, self.pipeline, orientations, self.default_min_quality)
-        if min_quality:
-            fits = [f for f in fits if f.quality >= min_quality]
-        return self.pipeline.faces(img.shape, fits[:max_faces])
+        return detect_faces(load_image(image), self.detector, self.pipeline, orientations, self.default_min_quality,
+                            min_quality, max_faces)
 
     @property
     def default_min_quality(self) -> float:

@@ -16,6 +16,7 @@ import numpy as np
 from ..choices import ORIENTATIONS
 from ..errors import ConfigError
 from .detectors import Detections, run_detector, suppress
+from .face import Face
 from .fitting import FacePipeline, Fit
 from .roll import ALIGN_MIN_DEG, landmark_roll, map_back, snap_upright, turned, wrap_degrees
 
@@ -36,6 +37,16 @@ def check_orientations(orientations: str) -> str:
     if orientations not in ORIENTATIONS:
         raise ConfigError(f"orientations must be one of {ORIENTATIONS}, got {orientations!r}")
     return orientations
+
+
+def detect_faces(image: np.ndarray, detector: Callable[[np.ndarray], Detections], pipeline: FacePipeline,
+                 orientations: str, floor: float, min_quality: float, max_faces: int | None) -> list[Face]:
+    """A photo's faces (`FaceLandmarker.detect`'s work): the fits `find_faces` keeps, those of
+    quality below `min_quality` dropped, the `max_faces` best by detector score, as `Face`s."""
+    fits = find_faces(image, detector, pipeline, orientations, floor)
+    if min_quality:
+        fits = [f for f in fits if f.quality >= min_quality]
+    return pipeline.faces(image.shape, fits[:max_faces])
 
 
 def find_faces(image: np.ndarray, detector: Callable[[np.ndarray], Detections], pipeline: FacePipeline,
