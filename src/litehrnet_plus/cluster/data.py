@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from ..batch.predict import ITEM_ERRORS, Options, error_text, landmark_image
+from ..batch.results import image_entry
 from ..extras import require
 from ..inference.landmarker import FaceLandmarker, check_max_faces, check_min_quality, load_image
 
@@ -66,7 +67,7 @@ class LandmarkWorker:
             return entry
         image = load_image(np.asarray(batch["image"][i]))
         faces = self.landmarker.detect(image, max_faces=self.options.max_faces, min_quality=self.options.min_quality)
-        return {"width": image.shape[1], "height": image.shape[0], "faces": [f.to_dict() for f in faces]}
+        return image_entry("", image.shape, faces)
 
 
 def _objects(items: list) -> np.ndarray:

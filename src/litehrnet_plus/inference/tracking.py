@@ -69,8 +69,8 @@ class FaceTracker:
         self.redetect_interval = redetect_interval
         self.smooth = smooth
         given = {"min_cutoff": min_cutoff, "beta": beta, "d_cutoff": d_cutoff}
-        self.filter_args = {k: float(v) if v is not None else smoothing_defaults()[k] for k, v in given.items()} \
-            if smooth else {}
+        measured = smoothing_defaults() if smooth else {}
+        self.filter_args = {k: float(v) if v is not None else measured[k] for k, v in given.items()} if smooth else {}
         self.match_iou = match_iou
         self.tracks: list[_Track] = []
         self.detector_runs = 0          # how often the detector ran (for tests and figures)
