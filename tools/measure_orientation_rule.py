@@ -19,9 +19,9 @@ import statistics
 import time
 from pathlib import Path
 
-import cv2
+import numpy as np
 
-from litehrnet_plus.benchmarks.groundtruth import DATA
+from litehrnet_plus.benchmarks.groundtruth import DATA, turned_photo
 from litehrnet_plus.benchmarks.latency import machine_info
 from litehrnet_plus.data.formats import load_300w
 from litehrnet_plus.data.images import find_images, read_image
@@ -32,19 +32,6 @@ from litehrnet_plus.inference.orientation import find_faces, reason_to_look
 BARS = (0.3, 0.5, 0.7, 0.8, 0.9)
 
 
-def turn(image, angle: int):
-    """The photo turned counter-clockwise by `angle` degrees on an expanded canvas."""
-    if angle == 0:
-        return image
-    h, w = image.shape[:2]
-    m = cv2.getRotationMatrix2D(((w - 1) / 2, (h - 1) / 2), angle, 1.0)
-    cos, sin = abs(m[0, 0]), abs(m[0, 1])
-    nw, nh = int(round(h * sin + w * cos)), int(round(h * cos + w * sin))
-    m[0, 2] += (nw - 1) / 2 - (w - 1) / 2
-    m[1, 2] += (nh - 1) / 2 - (h - 1) / 2
-    return cv2.warpAffine(image, m, (nw, nh))
-
-
 def signal(lm: FaceLandmarker) -> dict:
     floor = lm.default_min_quality
     photos = sorted({s.image_path for s in load_300w(DATA / "300w", "lfpw/testset")})
@@ -52,7 +39,8 @@ def signal(lm: FaceLandmarker) -> dict:
     for angle in (0, 90, 180, 270):
         counts = {bar: 0 for bar in BARS}
         for path in photos:
-            fits = find_faces(turn(read_image(path, orient=False), angle), lm.detector, lm.pipeline, "upright")
+            fits = find_faces(turned_photo(read_image(path, orient=False), np.zeros((0, 2)), angle)[0], lm.detector,
+                              lm.pipeline, "upright")
             for bar in BARS:
                 counts[bar] += reason_to_look(lm.pipeline, fits, floor, bar)
         looked[angle] = counts

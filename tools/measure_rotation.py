@@ -1,7 +1,7 @@
 """End-to-end accuracy on faces turned in the image plane: lfpw/testset photos rotated by each
 angle (canvas expanded so nothing is cut), the default detector and the shipped model, the
 ground truth rotated with the pixels. A face is found when a returned face's landmark centre
-lies within 0.5 x the ground-truth box size of the rotated truth's; its NME is inter-ocular. Compared: orientations="upright", "auto" and "all" (the default).
+lies within 0.5 x the ground-truth box size of the rotated truth's; its NME is inter-ocular. Compared: orientations="upright", "auto" (the default) and "all".
 
     python tools/measure_rotation.py --model litehrnet_plus_30m.300w --json benchmarks/rotation.json
 """
@@ -13,7 +13,6 @@ import sys
 import time
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -21,28 +20,15 @@ ROOT = Path(__file__).resolve().parents[1]
 from litehrnet_plus.data.formats import load_300w  # noqa: E402
 from litehrnet_plus.data.images import read_image  # noqa: E402
 from litehrnet_plus.inference.landmarker import FaceLandmarker  # noqa: E402
-from litehrnet_plus.benchmarks.groundtruth import matched_face  # noqa: E402
+from litehrnet_plus.benchmarks.groundtruth import matched_face, turned_photo  # noqa: E402
 
 ANGLES = (0, 45, 90, 180, 270)
-
-
-def rotate(image: np.ndarray, pts: np.ndarray, angle: float) -> tuple[np.ndarray, np.ndarray]:
-    """The image turned counter-clockwise by `angle` degrees on an expanded canvas, and the
-    points moved with it."""
-    h, w = image.shape[:2]
-    m = cv2.getRotationMatrix2D(((w - 1) / 2, (h - 1) / 2), angle, 1.0)
-    cos, sin = abs(m[0, 0]), abs(m[0, 1])
-    nw, nh = int(np.ceil(h * sin + w * cos)), int(np.ceil(h * cos + w * sin))
-    m[0, 2] += (nw - 1) / 2 - (w - 1) / 2
-    m[1, 2] += (nh - 1) / 2 - (h - 1) / 2
-    out = cv2.warpAffine(image, m, (nw, nh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
-    return out, pts @ m[:, :2].T + m[:, 2]
 
 
 def measure(lm: FaceLandmarker, samples, angle: float, orientations: str) -> dict:
     errors, found, times = [], 0, []
     for s in samples:
-        image, gt = rotate(read_image(s.image_path, orient=False), s.landmarks.astype(np.float64), angle)
+        image, gt = turned_photo(read_image(s.image_path, orient=False), s.landmarks.astype(np.float64), angle)
         t = time.perf_counter()
         faces = lm.detect(image, orientations=orientations)
         times.append(time.perf_counter() - t)

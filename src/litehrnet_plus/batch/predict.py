@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -185,17 +186,17 @@ def results_header(lm: FaceLandmarker, opts: Options, **body) -> dict:
                     **body)
 
 
-def _resumable(opts: Options, folder: bool, rel: list[Path], outs: list[Path]) -> dict[str, dict]:
+def _resumable(opts: Options, folder: bool, names: list[str], outs: list[Path]) -> dict[str, dict]:
     """--resume: the entries of the results file that a previous run of this folder finished
     (their overlays too, where overlays are written), by file name."""
     if not opts.resume:
         return {}
     if not folder or opts.json is None:
         raise UserError("--resume continues a folder run from its results file: give the folder and its --json")
-    names = {r.as_posix(): i for i, r in enumerate(rel)}
+    index = {name: i for i, name in enumerate(names)}
     done = {}
     for entry in finished_entries(opts.json):
-        i = names.get(entry.get("file"))
+        i = index.get(entry.get("file"))
         if i is not None and (not outs or outs[i].is_file()):
             done[entry["file"]] = entry
     # what the earlier run left behind is replaced by the finished document
@@ -273,13 +274,20 @@ def plan_images(source: Path, opts: Options) -> ImagePlan:
         outs = [opts.out / r for r in rel]
     else:
         outs = [overlay_path(opts.out, source)]
-    _refuse_inputs(outs + ([opts.json] if opts.json else []), files)
-    done = _resumable(opts, folder, rel, outs)
-    if done:
-        print(f"resuming: {len(done)} of {len(files)} images done in {opts.json}", file=sys.stderr)
-    _refuse_existing(outs + ([opts.json] if opts.json else []), opts.overwrite or opts.resume)
     names = [r.as_posix() if folder else str(f) for r, f in zip(rel, files)]
-    return ImagePlan(source, folder, files, names, outs, unreadable, done)
+    return _checked(ImagePlan(source, folder, files, names, outs, unreadable, {}), opts)
+
+
+def _checked(plan: ImagePlan, opts: Options) -> ImagePlan:
+    """The plan's outputs checked before any work (never over an input, never over an existing
+    file without --overwrite), and with --resume what a previous run finished."""
+    results = [opts.json] if opts.json else []
+    _refuse_inputs(plan.outs + results, plan.files)
+    plan.done = _resumable(opts, plan.folder, plan.names, plan.outs)
+    if plan.done:
+        print(f"resuming: {len(plan.done)} of {len(plan.files)} images done in {opts.json}", file=sys.stderr)
+    _refuse_existing(plan.outs + results, opts.overwrite or opts.resume)
+    return plan
 
 
 def _plan_list(source: Path, opts: Options) -> ImagePlan:
@@ -290,18 +298,13 @@ def _plan_list(source: Path, opts: Options) -> ImagePlan:
         (files if p.is_file() else unreadable).append(p)
     unreadable = [(p, "no such file") for p in unreadable]
     names = [p.relative_to(source.parent).as_posix() if p.is_relative_to(source.parent) else str(p) for p in files]
-    if len(set(names)) < len(names):
-        twice = sorted({n for n in names if names.count(n) > 1})
+    twice = sorted(n for n, k in Counter(names).items() if k > 1)      # a list may hold millions of lines
+    if twice:
         raise UserError(f"{source}: names {twice[0]} more than once (each image is done once)")
     if opts.out is not None and opts.out.suffix.lower() in IMAGE_EXTENSIONS:
         raise UserError(f"--out {opts.out}: a list of images needs an output folder, not an image file name")
     outs = [opts.out / Path(n).relative_to(Path(n).anchor) for n in names] if opts.out is not None else []
-    _refuse_inputs(outs + ([opts.json] if opts.json else []), files)
-    done = _resumable(opts, True, [Path(n) for n in names], outs)
-    if done:
-        print(f"resuming: {len(done)} of {len(files)} images done in {opts.json}", file=sys.stderr)
-    _refuse_existing(outs + ([opts.json] if opts.json else []), opts.overwrite or opts.resume)
-    return ImagePlan(source, True, files, names, outs, unreadable, done)
+    return _checked(ImagePlan(source, True, files, names, outs, unreadable, {}), opts)
 
 
 def landmark_image(lm: FaceLandmarker, path: Path, name: str, out: Path | None, opts: Options,

@@ -15,15 +15,16 @@ import numpy as np
 SIZE = (640, 480)
 
 
-def pan_matrix(shape: tuple[int, ...], i: int, n: int, size: tuple[int, int] = SIZE) -> np.ndarray:
+def pan_matrix(shape: tuple[int, ...], i: int, n: int, size: tuple[int, int] = SIZE, zoom_gain: float = 0.3,
+               pan: float = 0.15) -> np.ndarray:
     """Image -> frame affine at frame i of n: the image fitted into the frame, zoomed from 0.9x
-    to 1.2x and panned sideways by 15% of the frame width over the clip (slow: a face moves
-    about 0.3 px per frame at 300 frames)."""
+    to (0.9 + zoom_gain)x and panned sideways by `pan` of the frame width over the clip (slow:
+    by default a face moves about 0.3 px per frame at 300 frames)."""
     h, w = shape[:2]
     fit = min(size[0] / w, size[1] / h)
     s = i / max(n - 1, 1)
-    zoom = fit * (0.9 + 0.3 * s)
-    dx = (s - 0.5) * 0.15 * size[0]
+    zoom = fit * (0.9 + zoom_gain * s)
+    dx = (s - 0.5) * pan * size[0]
     cx, cy = (w - 1) / 2, (h - 1) / 2
     fx, fy = (size[0] - 1) / 2 + dx, (size[1] - 1) / 2
     return np.array([[zoom, 0, fx - zoom * cx], [0, zoom, fy - zoom * cy]], dtype=np.float64)

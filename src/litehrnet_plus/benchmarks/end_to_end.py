@@ -12,12 +12,11 @@ import time
 from pathlib import Path
 from typing import Callable
 
-import cv2
 import numpy as np
 
 from ..errors import UserError
-
-VIDEO_SIZE = (640, 480)
+from .clips import SIZE as VIDEO_SIZE
+from .clips import pan_matrix, render
 
 
 def _photos(folder: str | Path, count: int):
@@ -32,18 +31,10 @@ def _photos(folder: str | Path, count: int):
 
 
 def pan_frames(image: np.ndarray, n: int) -> list[np.ndarray]:
-    """n frames of a slow pan and zoom over the photo, fitted into VIDEO_SIZE."""
-    h, w = image.shape[:2]
-    fit = min(VIDEO_SIZE[0] / w, VIDEO_SIZE[1] / h)
-    frames = []
-    for i in range(n):
-        s = i / max(n - 1, 1)
-        z = fit * (0.9 + 0.2 * s)
-        dx = (s - 0.5) * 0.1 * VIDEO_SIZE[0]
-        m = np.array([[z, 0, (VIDEO_SIZE[0] - 1) / 2 + dx - z * (w - 1) / 2],
-                      [0, z, (VIDEO_SIZE[1] - 1) / 2 - z * (h - 1) / 2]])
-        frames.append(cv2.warpAffine(image, m, VIDEO_SIZE, flags=cv2.INTER_LINEAR))
-    return frames
+    """n frames of a slow pan and zoom over the photo, fitted into VIDEO_SIZE (zoom 0.9x to 1.1x,
+    a tenth of the frame sideways)."""
+    return [render(image, pan_matrix(image.shape, i, n, VIDEO_SIZE, zoom_gain=0.2, pan=0.1), VIDEO_SIZE)
+            for i in range(n)]
 
 
 def _turns(names: list[str], r: int) -> list[str]:

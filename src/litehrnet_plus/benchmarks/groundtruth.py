@@ -8,6 +8,7 @@ import os
 from collections import defaultdict
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from ..data.formats import load_300w, load_wflw
@@ -92,3 +93,16 @@ def face_free_tiles(image: np.ndarray, boxes: list[np.ndarray], side: int) -> li
             if all(x + side <= g[0] or x >= g[2] or y + side <= g[1] or y >= g[3] for g in grown):
                 out.append(image[y:y + side, x:x + side])
     return out
+
+
+def turned_photo(image: np.ndarray, points: np.ndarray, angle: float) -> tuple[np.ndarray, np.ndarray]:
+    """The photo turned counter-clockwise by `angle` degrees on a canvas expanded so nothing is
+    cut, and its points moved with it."""
+    h, w = image.shape[:2]
+    m = cv2.getRotationMatrix2D(((w - 1) / 2, (h - 1) / 2), angle, 1.0)
+    cos, sin = abs(m[0, 0]), abs(m[0, 1])
+    nw, nh = int(np.ceil(h * sin + w * cos)), int(np.ceil(h * cos + w * sin))
+    m[0, 2] += (nw - 1) / 2 - (w - 1) / 2
+    m[1, 2] += (nh - 1) / 2 - (h - 1) / 2
+    out = cv2.warpAffine(image, m, (nw, nh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+    return out, np.asarray(points) @ m[:, :2].T + m[:, 2]

@@ -28,6 +28,7 @@ from ..batch.results import read_results
 from ..errors import UserError
 from ..extras import require
 from ..inference.landmarker import FaceLandmarker
+from ..inference.runtime import positive_int
 from ..inference.video import VIDEO_EXTENSIONS
 from .data import landmarks_dataset
 
@@ -69,17 +70,11 @@ def connect(address: str | None, workers: int):
     return ray, True
 
 
-def check_workers(workers: int) -> int:
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise UserError(f"--workers must be a whole number of at least 1, got {workers!r}")
-    return workers
-
-
 def run_images_on_ray(settings: dict[str, Any], source: Path, opts: Options, address: str | None = None,
                       workers: int = 2, batch_size: int = BATCH_SIZE) -> Report:
     """A folder or list of images on Ray (see the module doc); `settings`: FaceLandmarker's
     keyword arguments."""
-    workers = check_workers(workers)
+    workers = positive_int(workers, "workers")
     lm = FaceLandmarker(**settings)                     # refuses bad settings before anything starts
     plan = plan_images(source, opts)
     todo = [i for i, name in enumerate(plan.names) if name not in plan.done]
@@ -164,7 +159,7 @@ def run_videos_on_ray(settings: dict[str, Any], videos: list[Path], opts: Option
     """Many videos in parallel, each tracked in one task; `opts.out` is the folder that gets each
     video's `<stem>.json` and annotated `<stem>.mp4`. With --resume (or outputs already
     complete), finished videos are skipped."""
-    workers = check_workers(workers)
+    workers = positive_int(workers, "workers")
     if opts.out is None or opts.out.suffix:
         raise UserError("several videos on Ray need --out FOLDER: each video's results and annotated video go there")
     FaceLandmarker(**settings)

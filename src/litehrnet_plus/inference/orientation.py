@@ -14,6 +14,7 @@ from typing import Callable
 import numpy as np
 
 from ..choices import ORIENTATIONS
+from ..data.transforms import landmark_box
 from ..errors import ConfigError
 from .detectors import Detections, run_detector, suppress
 from .face import Face
@@ -116,6 +117,6 @@ def one_per_face(pipeline: FacePipeline, found: list[tuple[Fit, int]]) -> list[F
     fits = [f for f, k in found if k == 0 or trusted(pipeline, f)]
     if not fits:
         return []
-    boxes = np.array([np.concatenate([f.landmarks.min(axis=0), f.landmarks.max(axis=0)]) for f in fits])
+    boxes = np.stack([landmark_box(f.landmarks) for f in fits])
     keep = suppress(boxes, np.array([surety(f) for f in fits]), centre_distance=SAME_FACE_DISTANCE)
     return sorted((fits[i] for i in keep), key=lambda f: -f.score)
