@@ -28,9 +28,9 @@ SAME_FACE_DISTANCE = 0.5
 TRUSTED_QUALITY = 0.5
 #: "auto": an upright pass with a face of this quality (whose eye line agrees with its crop) needs
 #: no turned copies. Chosen with tools/measure_orientation_rule.py on lfpw/testset (the counts per
-#: bar are in benchmarks/orientation_rule.json): at 0.7, 4 photos turned by 90 degrees passed
-#: upright on sideways fits; at 0.8, 2 of 224 (both fitted well, turned by the keypoints' roll),
-#: and 4 of 224 upright photos are searched again
+#: bar are in benchmarks/orientation_rule.json): at 0.7, 3 photos turned by 90 degrees and 3 by
+#: 270 passed upright on sideways fits; at 0.8, 2 of 224 each (fitted well, turned by the
+#: keypoints' roll), and 4 of 224 upright photos are searched again
 SURE_QUALITY = 0.8
 
 
