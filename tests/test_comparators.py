@@ -256,15 +256,14 @@ def test_every_comparison_row_trains_the_one_controlled_recipe():
     """Each compare_* config (the baseline row's ship config, and the latency study's
     latency_* variants of the 10M) is the controlled recipe with only its model, loss and
     output folder changed, and its loss fits its model."""
-    from pathlib import Path
-
+    from litehrnet_plus.config_files import shipped_configs
     from litehrnet_plus.engine.config import load_config
     from litehrnet_plus.engine.losses import check_loss_fits
 
-    configs = Path(__file__).resolve().parents[1] / "configs"
-    recipe = load_config(configs / "_base_compare_300w.yaml").to_dict()
-    rows = sorted(configs.glob("compare_*.yaml")) + [configs / "ship_litehrnet_baseline_300w.yaml"]
-    variants = sorted(configs.glob("latency_*_300w.yaml"))
+    configs = shipped_configs()
+    recipe = load_config(configs["_base_compare_300w"]).to_dict()
+    rows = sorted(p for p in configs.values() if p.parent.name == "compare") + [configs["ship_litehrnet_baseline_300w"]]
+    variants = sorted(p for p in configs.values() if p.parent.name == "latency")
     assert len(rows) >= 15 and len(variants) >= 5
     rows += variants
     for path in rows:

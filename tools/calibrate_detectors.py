@@ -34,7 +34,7 @@ from litehrnet_plus.inference.detectors import BoxCalibration, get_raw_detector 
 def fit(raw, faces) -> tuple[BoxCalibration, dict]:
     rows = []
     for path, gts in tqdm(faces, desc="fit", leave=False):
-        boxes, _ = raw(read_image(path))
+        boxes = raw(read_image(path))[0]
         for gt in gts:
             i = nearest(gt, boxes)
             if i is None:
@@ -53,7 +53,7 @@ def fit(raw, faces) -> tuple[BoxCalibration, dict]:
 def evaluate(raw, cal: BoxCalibration, faces) -> dict:
     found, ious, raw_ious, centre = 0, [], [], []
     for path, gts in tqdm(faces, desc="test", leave=False):
-        boxes, _ = raw(read_image(path))
+        boxes = raw(read_image(path))[0]
         calibrated = cal.apply(boxes)
         for gt in gts:
             if len(boxes) == 0:

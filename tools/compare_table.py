@@ -18,6 +18,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
+from litehrnet_plus.config_files import config_path  # noqa: E402
 from litehrnet_plus.engine.report import EPOCHS, LOG_NAMES, read_log, write_figure  # noqa: E402
 from litehrnet_plus.fileio import atomic_write_text  # noqa: E402
 
@@ -95,8 +96,9 @@ def main(argv: list[str] | None = None) -> int:
     lat, thr = bench_rows(args.latency, "latency"), bench_rows(args.training, "training")
 
     def ours(model: str, config: str) -> dict:
-        row = {"model": model, "config": f"configs/{config}.yaml" if config not in LOG_NAMES
-               else "configs/ship_litehrnet_baseline_300w.yaml", **size[model], **read_log(config, args.benchmarks)}
+        path = config_path(config if config not in LOG_NAMES else "ship_litehrnet_baseline_300w")
+        row = {"model": model, "config": f"configs/{path.parent.name}/{path.name}", **size[model],
+               **read_log(config, args.benchmarks)}
         row["latency_ms"] = lat.get(model, {}).get("ms_per_face_median")
         row["train_images_per_s"] = thr.get(model, {}).get("images_per_s")
         return row
@@ -105,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
                                                           "params_m", "mflops"), paper)), **ours(m, c)}
           for lab, m, c, loss, paper in TABLE1]
     t2 = [{"label": lab, "paper": {"wflw_nme": p[0], "mflops": p[1]}, **ours(m, c)} for lab, m, c, p in TABLE2A]
-    result = {"recipe": "configs/_base_compare_300w.yaml", "epochs": EPOCHS, "test": "300-W lfpw/testset (224 faces)",
+    result = {"recipe": "configs/bases/_base_compare_300w.yaml", "epochs": EPOCHS, "test": "300-W lfpw/testset (224 faces)",
               "size_convention": "K=98, 96x96, paper (mmcv) FLOPs", "latency": str(args.latency),
               "training": str(args.training), "table1": t1, "table2a": t2}
     args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -2,7 +2,7 @@
 latency and their NME after the same controlled training, against the 10M itself.
 
 Each variant is a training config, configs/latency_<variant>_300w.yaml: the 10M with overrides,
-trained with the comparison tables' recipe (configs/_base_compare_300w.yaml), so its NME compares
+trained with the comparison tables' recipe (configs/bases/_base_compare_300w.yaml), so its NME compares
 with the 10M's own run of that recipe (compare_litehrnet_plus_10m_300w). Two steps:
 
     # latency (random weights; nothing else running): plain and deployment graphs, ONNX Runtime,
@@ -24,15 +24,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 from litehrnet_plus.engine.report import EPOCHS, read_log, write_figure  # noqa: E402
+from litehrnet_plus.config_files import config_path, shipped_configs  # noqa: E402
 from litehrnet_plus.fileio import atomic_write_text  # noqa: E402
 
 REFERENCE = "compare_litehrnet_plus_10m_300w"
-CONFIGS = ROOT / "configs"
 
 
 def study_configs() -> list[str]:
     """The reference first, then every latency_* config (sorted)."""
-    return [REFERENCE] + sorted(p.stem for p in CONFIGS.glob("latency_*_300w.yaml"))
+    return [REFERENCE] + sorted(n for n, p in shipped_configs().items() if p.parent.name == "latency")
 
 
 def describe(config: str) -> dict:
@@ -42,11 +42,12 @@ def describe(config: str) -> dict:
     from litehrnet_plus.engine.train import model_of_config
     from litehrnet_plus.models import count_complexity
 
-    cfg = load_config(CONFIGS / f"{config}.yaml")
+    path = config_path(config)
+    cfg = load_config(path)
     model = model_of_config(cfg).eval()
     c = count_complexity(model, cfg.codec.input_size)
     m = model.cfg
-    return {"config": f"configs/{config}.yaml", "model": cfg.model.name, "overrides": cfg.model.overrides,
+    return {"config": f"configs/{path.parent.name}/{path.name}", "model": cfg.model.name, "overrides": cfg.model.overrides,
             "modules": list(m.num_modules), "blocks": m.num_blocks, "widths": list(m.widths),
             "params_m": round(c.params / 1e6, 4), "mflops": round(c.flops / 1e6, 3), "mmacs": round(c.macs / 1e6, 3)}
 
@@ -58,7 +59,7 @@ def measure(path: Path, crops: str | None, seconds: float, rounds: int) -> None:
 
     configs = study_configs()
     with tempfile.TemporaryDirectory(prefix="latency_study_") as keep:
-        report = run_bench([str(CONFIGS / f"{c}.yaml") for c in configs], [1], [1], ["onnxruntime"],
+        report = run_bench([str(config_path(c)) for c in configs], [1], [1], ["onnxruntime"],
                            ["plain", "deploy"], seconds=seconds, rounds=rounds, crops_folder=crops,
                            keep=keep, export=export_graphs,
                            note="latency study: random weights (timing does not depend on them)")

@@ -36,7 +36,7 @@ def measure(detector, faces) -> dict:
         image = read_image(path)
         sizes.append(max(image.shape[:2]))
         t = time.perf_counter()
-        boxes, _ = detector(image)
+        boxes = detector(image)[0]
         times.append(time.perf_counter() - t)
         if len(boxes):
             found += int(np.sum(iou(gts, boxes).max(axis=1) > 0.5))

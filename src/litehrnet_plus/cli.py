@@ -78,35 +78,29 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 # ----------------------------------------------------------------------------- train
-CONFIGS_DIR = Path(__file__).parent / "configs"
-
-
-def config_path(spec: str) -> Path:
-    """A config file: a path, or the name of a config shipped in the package (with or without
-    .yaml), so an installed package trains without a checkout."""
-    from .errors import ConfigError
-
-    path = Path(spec)
-    if path.is_file():
-        return path
-    shipped = CONFIGS_DIR / (spec if spec.endswith(".yaml") else f"{spec}.yaml")
-    if "/" not in spec and shipped.is_file():
-        return shipped
-    raise ConfigError(f"{spec}: no such config file, nor a shipped config (`litehrnet-plus configs` lists them)")
-
-
 def cmd_configs(args: argparse.Namespace) -> int:
+    from .config_files import PURPOSES, config_path, shipped_configs
+    from .engine.config import resolved_yaml
+
+    if args.name and args.resolved:
+        print(resolved_yaml(config_path(args.name)), end="")
+        return 0
     if args.name:
         print(config_path(args.name).read_text(), end="")
         return 0
-    for p in sorted(CONFIGS_DIR.glob("*.yaml"), key=lambda q: (q.stem.startswith("_"), q.stem)):
-        first = next((ln.lstrip("# ").strip() for ln in p.read_text().splitlines() if ln.startswith("#")), "")
-        kind = "(base) " if p.stem.startswith("_") else ""
-        print(f"{p.stem:<40} {kind}{first}")
+    if args.resolved:
+        raise UserError("configs --resolved: name a config")
+    for purpose, about in PURPOSES.items():
+        print(f"{purpose}/: {about}")
+        for name, p in shipped_configs().items():
+            if p.parent.name == purpose:
+                first = next((ln.lstrip("# ").strip() for ln in p.read_text().splitlines() if ln.startswith("#")), "")
+                print(f"  {name:<50} {first}")
     return 0
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from .config_files import config_path
     from .engine.config import load_config
     from .engine.train import train
 
@@ -246,6 +240,7 @@ def _check_outputs(args: argparse.Namespace) -> None:
 def cmd_predict(args: argparse.Namespace) -> int:
     from .batch.predict import Options, input_kind, run_images, run_video
     from .batch.signals import stop_signals
+    from .inference.detectors.registry import DEFAULT_DETECTOR, fallback_note
     from .inference.landmarker import FaceLandmarker
 
     kinds = [input_kind(text) for text in args.input]
@@ -265,11 +260,14 @@ def cmd_predict(args: argparse.Namespace) -> int:
     with stop_signals():
         if args.ray is not None:
             report = _predict_on_ray(args, kind, settings, opts)
-        elif kind in ("video", "webcam"):
-            report = run_video(FaceLandmarker(**settings), int(args.input[0]) if kind == "webcam" else args.input[0],
-                               opts)
         else:
-            report = run_images(FaceLandmarker(**settings), Path(args.input[0]), opts)
+            lm = FaceLandmarker(**settings)
+            if args.detector == DEFAULT_DETECTOR and (note := fallback_note(lm.detector_name)):
+                print(note, file=sys.stderr)
+            if kind in ("video", "webcam"):
+                report = run_video(lm, int(args.input[0]) if kind == "webcam" else args.input[0], opts)
+            else:
+                report = run_images(lm, Path(args.input[0]), opts)
     unit = "video" if args.ray is not None and kind == "video" else "frame" if kind in ("video", "webcam") else "image"
     print("\n".join(report.end_lines(unit)), file=sys.stderr)
     return report.exit_status()
@@ -550,6 +548,8 @@ def _profile_parser(sub) -> None:
 def _configs_parser(sub) -> None:
     c = sub.add_parser("configs", help="list the shipped training configs, or print one (to copy and edit)")
     c.add_argument("name", nargs="?", help="a config name: print its YAML")
+    c.add_argument("--resolved", action="store_true",
+                   help="print the config with its `base` chain merged in: every value training will use")
     c.set_defaults(func=cmd_configs)
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..card import DEFAULT_CROP_SCALE
 from ..choices import DATASET_KINDS
+from ..config_files import shipped_config
 from ..codec import HeatmapCodec
 from ..data.transforms import AugmentConfig
 from ..errors import ConfigError
@@ -186,11 +187,27 @@ def load_config_data(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict:
         return data
     if not isinstance(base, str):
         raise ConfigError(f"{p}: base must be a file name, got {base!r}")
-    candidate = p.parent / base
-    if not candidate.is_file():
-        shipped = Path(__file__).resolve().parents[1] / "configs" / (base if base.endswith(".yaml") else f"{base}.yaml")
-        candidate = shipped if shipped.is_file() else candidate
-    return merge(load_config_data(candidate, _seen + (p.resolve(),)), data)
+    return merge(load_config_data(base_file(p, base), _seen + (p.resolve(),)), data)
+
+
+def base_file(config: Path, base: str) -> Path:
+    """Where `base: NAME` of `config` points: a file beside it, else a shipped config."""
+    beside = config.parent / base
+    return beside if beside.is_file() else shipped_config(base) or beside
+
+
+def resolved_yaml(path: str | Path) -> str:
+    """The config with its `base` chain merged in and every default filled, as YAML, with the
+    chain it came from: what a reader needs without opening each base."""
+    import yaml
+
+    full = config_from_dict(load_config_data(path), str(path)).to_dict()   # checks the chain too
+    chain, p = [], Path(path)
+    while p is not None:
+        chain.append(p.stem)
+        base = (yaml.safe_load(p.read_text()) or {}).get("base")
+        p = base_file(p, base) if base else None
+    return f"# {' <- '.join(chain)}\n" + yaml.safe_dump(full, sort_keys=False)
 
 
 def merge(base: dict, own: dict) -> dict:

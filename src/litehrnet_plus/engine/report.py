@@ -11,8 +11,8 @@ import numpy as np
 from ..evaluation.plots import pyplot, save_figure
 from ..models.flops import BLOCKS, Complexity
 
-EPOCHS = 40          # the controlled recipe (configs/_base_compare_300w.yaml)
-# the baseline row ran as configs/ship_litehrnet_baseline_300w.yaml (the same recipe), log name below
+EPOCHS = 40          # the controlled recipe (configs/bases/_base_compare_300w.yaml)
+# the baseline row ran as configs/ship/ship_litehrnet_baseline_300w.yaml (the same recipe), log name below
 LOG_NAMES = {"litehrnet_baseline_300w": "train_log_litehrnet_baseline_300w.csv"}
 
 

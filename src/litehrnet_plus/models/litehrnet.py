@@ -214,10 +214,10 @@ def litehrnet_plus_10m_fast(**overrides) -> LiteHRNet:
     return build(LITEHRNET_PLUS_10M_FAST, **overrides)
 
 
-# The study's fastest point (configs/latency_3br_m12_w32_300w.yaml): three branches (no 1/32
+# The study's fastest point (configs/latency/latency_3br_m12_w32_300w.yaml): three branches (no 1/32
 # branch), modules 1/2, widths 32/64/128; 0.11M params at ~0.9x the 10M's FLOPs, 373 deployment
 # nodes, ~0.43x the 10M's time. The 40-epoch recipe trained it to 4.39% (the 10M: 4.71%), 120
-# epochs (configs/ship_litehrnet_plus_tiny_300w.yaml) to 3.98% on lfpw/testset.
+# epochs (configs/ship/ship_litehrnet_plus_tiny_300w.yaml) to 3.98% on lfpw/testset.
 LITEHRNET_PLUS_TINY = replace(LITEHRNET_PLUS_10M, num_modules=(1, 2), widths=(32, 64, 128), reduce_ratios=(8, 8))
 
 

@@ -20,18 +20,29 @@ import numpy as np
 from ...errors import ConfigError
 from ...extras import EXTRA_OF, install_hint
 from ..calibration import calibration
-from . import dlib_hog, haar, mediapipe, yuface
+from . import centerface, dlib_cnn, dlib_hog, haar, mediapipe, yuface
 from .base import BoxCalibration, Calibrated, Detections, DetectorSpec
 from .tiled import Tiled
 
-_BUILT_IN = (yuface.SPEC, dlib_hog.SPEC, mediapipe.SPEC, haar.SPEC)
+_BUILT_IN = (yuface.SPEC, centerface.SPEC, dlib_hog.SPEC, dlib_cnn.SPEC, mediapipe.SPEC, haar.SPEC)
 _REGISTRY: dict[str, DetectorSpec] = {spec.name: spec for spec in _BUILT_IN}
 _REGISTERED_CALIBRATIONS: dict[str, BoxCalibration] = {}
-# "auto": the best installed, in the order measured in docs/inference.md. yuface finds the most
-# faces, but its wheels exist only for CPython 3.10-3.11 on x86-64 Linux/Windows; elsewhere the
-# base install brings dlib (wheels for CPython 3.11-3.13), which finds fewer faces in the wild.
+# "auto": the best installed, in the order measured in docs/inference.md. yuface and CenterFace
+# find the most faces; yuface is faster, but its wheels exist only for CPython 3.10-3.11 on
+# x86-64 Linux/Windows. CenterFace's file comes from a pure-Python wheel installed without its
+# dependencies (the Makefile does it); where neither is there, the base install's dlib (HOG)
+# finds a third fewer faces in the wild.
 DEFAULT_DETECTOR = "auto"
-PREFERENCE = ("yuface", "mediapipe", "dlib")
+PREFERENCE = ("yuface", "centerface", "mediapipe", "dlib")
+
+
+def fallback_note(chosen: str) -> str | None:
+    """A line for the user when "auto" had to take a detector that finds markedly fewer faces
+    in the wild than the best two (docs/inference.md), with the command that adds CenterFace."""
+    if chosen not in PREFERENCE[2:]:
+        return None
+    return (f"note: face detector {chosen!r} finds fewer faces in the wild than CenterFace; "
+            f"{centerface.INSTALL_COMMAND} adds it (docs/inference.md)")
 
 
 def calibrations() -> dict[str, BoxCalibration]:
