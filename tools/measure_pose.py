@@ -123,11 +123,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--synthetic", type=Path, help="the profiled lfpw/testset folder (skipped when not given)")
     ap.add_argument("--wflw", type=Path, default=ROOT.parent / "shared/data/wflw-partial")
     ap.add_argument("--no-wflw", action="store_true")
+    ap.add_argument("--detector", default="auto", help="the face detector of the end-to-end figures")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args(argv)
     res = {}
     for model in args.models:
-        lm = FaceLandmarker(model)
+        lm = FaceLandmarker(model, detector=args.detector)
         r = {}
         if args.synthetic:
             r["synthetic"] = synthetic(lm, args.synthetic)

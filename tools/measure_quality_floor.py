@@ -1,6 +1,7 @@
 """The default quality floor of detected faces: real faces lost against false ones kept.
 
     python tools/measure_quality_floor.py --json benchmarks/quality_floor.json --install
+    python tools/measure_quality_floor.py --detector centerface --json benchmarks/quality_floor_centerface.json
 
 For each candidate floor, with the default model and detector:
 - wflw-partial end to end: of the annotated faces that a detection matches, how many pass;
@@ -69,11 +70,12 @@ def table(q: dict) -> list[dict]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default=None, help="default: the package's default model")
+    ap.add_argument("--detector", default="auto", help="default: the best installed (what users get)")
     ap.add_argument("--wflw", type=Path, default=ROOT.parent / "shared/data/wflw-partial")
     ap.add_argument("--json", type=Path)
     ap.add_argument("--install", action="store_true", help="write the chosen floor into inference/calibration.json")
     args = ap.parse_args(argv)
-    lm = FaceLandmarker(args.model)
+    lm = FaceLandmarker(args.model, detector=args.detector)
     q = qualities(lm, args.wflw)
     rows = table(q)
     ok = [r for r in rows if r["real_kept"] >= KEEP_REAL * r["real_found"]]

@@ -35,11 +35,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--frames", type=int, default=6000)
     ap.add_argument("--mode", choices=("full", "track", "detect"), default="full")
     ap.add_argument("--model", default="litehrnet_plus_tiny.300w")
+    ap.add_argument("--detector", default="auto")
     args = ap.parse_args(argv)
     photo = cv2.resize(cv2.imread(str(ROOT / "examples" / "astronaut.jpg")), (480, 480))
     frame = np.zeros((480, 640, 3), np.uint8)
     frame[:, 80:560] = photo
-    lm = FaceLandmarker(args.model)
+    lm = FaceLandmarker(args.model, detector=args.detector)
     tracker = FaceTracker(lm, max_faces=1, redetect_interval=30 if args.mode == "full" else 0)
     every = max(1, args.frames // 6)
     for i in range(args.frames):
@@ -49,7 +50,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             tracker.update(f, i / 30)
         if i % every == 0 or i == args.frames - 1:
-            print(f"{args.mode} frame {i}: RSS {rss_mb():.1f} MB", flush=True)
+            runs = i + 1 if args.mode == "detect" else tracker.detector_runs
+            print(f"{args.mode} frame {i}: RSS {rss_mb():.1f} MB ({lm.detector_name}: {runs} runs)", flush=True)
     return 0
 
 

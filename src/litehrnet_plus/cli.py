@@ -80,9 +80,9 @@ def cmd_export(args: argparse.Namespace) -> int:
 # ----------------------------------------------------------------------------- train
 def cmd_configs(args: argparse.Namespace) -> int:
     from .config_files import PURPOSES, config_path, shipped_configs
-    from .engine.config import resolved_yaml
 
     if args.name and args.resolved:
+        from .engine.config import resolved_yaml     # PyTorch's extra: the config's checks need it
         print(resolved_yaml(config_path(args.name)), end="")
         return 0
     if args.name:

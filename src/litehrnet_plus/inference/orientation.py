@@ -4,8 +4,8 @@ Detectors look for upright faces, so a photo held sideways or upside down is sea
 turned by 90, 180 and 270 degrees; what they find is mapped back (roll.py) and fitted in the
 photo itself (fitting.py). "all" searches every copy and keeps one detection per face; "upright"
 only the photo as it is; "auto" (the default) searches the turned copies only where the upright
-pass leaves a reason to: no face the model is sure of (`reason_to_look`), and then as "all"
-does. A photo with one face upright and another sideways needs "all".
+pass leaves a reason to: no face the model is sure of upright (`reason_to_look`), and then as
+"all" does. A photo with one face upright and another sideways needs "all".
 """
 from __future__ import annotations
 
@@ -28,10 +28,16 @@ SAME_FACE_DISTANCE = 0.5
 TRUSTED_QUALITY = 0.5
 #: "auto": an upright pass with a face of this quality (whose eye line agrees with its crop) needs
 #: no turned copies. Chosen with tools/measure_orientation_rule.py on lfpw/testset (the counts per
-#: bar are in benchmarks/orientation_rule.json): at 0.7, 3 photos turned by 90 degrees and 3 by
-#: 270 passed upright on sideways fits; at 0.8, 2 of 224 each (fitted well, turned by the
-#: keypoints' roll), and 4 of 224 upright photos are searched again
+#: bar are in benchmarks/orientation_rule.json): at 0.7, one photo turned by 90 degrees and one
+#: by 270 pass upright on sideways fits; at 0.8 (with SIDEWAYS_ROLL) none does, and 4 of 224
+#: upright photos are searched again
 SURE_QUALITY = 0.8
+#: "auto": a sure face this far on its side (degrees of roll) is still a reason to search the
+#: turned copies. Detectors that return eyes for faces lying on their side (CenterFace does)
+#: find them upright, but the crop turned by those eyes fits worse than the turned copy that
+#: shows the face upright (the astronaut turned by 90 degrees: 3.3% against 0.4% of the eye
+#: distance); yuface finds hardly any face past this roll upright
+SIDEWAYS_ROLL = 60.0
 
 
 def check_orientations(orientations: str) -> str:
@@ -72,11 +78,15 @@ def sure(pipeline: FacePipeline, fit: Fit, bar: float = SURE_QUALITY) -> bool:
 def reason_to_look(pipeline: FacePipeline, upright: list[Fit], floor: float, bar: float = SURE_QUALITY) -> bool:
     """Whether the upright pass leaves a reason to search the turned copies: no face the model
     is sure of (a sideways face fitted upright gives a scrambled, doubtful fit, or none is
-    detected). A doubtful face beside a sure one is not a reason: crowds in the wild hold small,
-    blurred faces that are upright (tools/measure_orientation_rule.py: searching for those cost
-    1.7x the upright time on wflw-partial photos). floor: detections below it are no faces."""
-    faces = [f for f in upright if f.quality is None or f.quality >= floor]
-    return not any(sure(pipeline, f, bar) for f in faces)
+    detected), or the sure ones all lie on their side (`SIDEWAYS_ROLL`). A doubtful face beside
+    a sure one is not a reason: crowds in the wild hold small, blurred faces that are upright
+    (tools/measure_orientation_rule.py: searching for those cost 1.7x the upright time on
+    wflw-partial photos). floor: detections below it are no faces."""
+    faces = [f for f in upright if (f.quality is None or f.quality >= floor) and sure(pipeline, f, bar)]
+    if not faces:
+        return True
+    rolls = landmark_roll(np.stack([f.landmarks for f in faces]), pipeline.scheme)
+    return bool(np.all(np.abs(rolls) >= SIDEWAYS_ROLL))
 
 
 def _found(image: np.ndarray, detector, pipeline: FacePipeline, turns: tuple[int, ...]) -> list[tuple[Fit, int]]:
