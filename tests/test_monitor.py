@@ -364,11 +364,13 @@ def test_stopping_a_monitor_run_keeps_its_frames_and_events(tmp_path):
 
 @pytest.fixture(scope="module")
 def driver_video(tmp_path_factory):
-    """The scripted driver video of real held-out photos (tools/make_driver_video.py)."""
+    """The scripted driver video of real held-out photos (tools/make_driver_video.py), the same
+    photos on every Python whatever its face detector (benchmarks/driver_video.script.json)."""
     if not (SHARED / "300w").is_dir() or not (SHARED / "wflw-partial").is_dir():
         pytest.skip(f"{SHARED} is absent")
     video = tmp_path_factory.mktemp("driver") / "driver.mp4"
-    r = subprocess.run([sys.executable, str(ROOT / "tools" / "make_driver_video.py"), str(video), "--data", str(SHARED)],
+    r = subprocess.run([sys.executable, str(ROOT / "tools" / "make_driver_video.py"), str(video), "--data", str(SHARED),
+                        "--photos", str(ROOT / "benchmarks" / "driver_video.script.json")],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     return video

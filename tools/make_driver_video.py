@@ -7,6 +7,12 @@ of a 640x480 frame and held for scripted stretches, with sensor noise and a slig
     ahead | head turned the other way 3 s (distraction) | ahead
 
     python tools/make_driver_video.py out/driver.mp4      # also writes out/driver.script.json
+    python tools/make_driver_video.py out/driver.mp4 --photos benchmarks/driver_video.script.json
+
+The photos are chosen by their ground truth and by which faces the frame shows besides the
+driver, found with the face detector: detectors differ (CenterFace sees a partner's half face
+that yuface does not), so `--photos` rebuilds the video of an earlier run's script whatever the
+detector; benchmarks/driver_video.script.json is the video the monitor's figures and tests use.
 
 The faces change between stretches (no photo shows one person doing everything), so this
 checks the monitor on real pixels and real timing, not identity-specific calibration.
@@ -86,6 +92,21 @@ def pick(pool: list[tuple[Path, np.ndarray, dict]], state: str, lm: FaceLandmark
     raise SystemExit(f"no photo shows {state!r} alone")
 
 
+def pinned(pool: list[tuple[Path, np.ndarray, dict]], state: str, script: Path) -> tuple[Path, np.ndarray, dict]:
+    """The face of `state` that an earlier run's script names: its photo's face whose ground
+    truth the script recorded."""
+    import json
+
+    segment = next((s for s in json.loads(script.read_text())["segments"] if s["state"] == state), None)
+    if segment is None:
+        raise SystemExit(f"{script}: no {state!r} segment")
+    want = segment["ground_truth"]
+    for c in pool:
+        if c[0].as_posix().endswith(segment["photo"]) and all(abs(c[2][k] - v) < 1e-2 for k, v in want.items()):
+            return c
+    raise SystemExit(f"{script}: the {state!r} face of {segment['photo']} is not in the data")
+
+
 def placement(pts: np.ndarray) -> np.ndarray:
     """Photo -> frame similarity: the landmark box centre to the frame's, 240 px tall."""
     box = np.r_[pts.min(0), pts.max(0)]
@@ -100,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared/data",
                     help="the folder holding 300w/ (with lfpw/testset) and wflw-partial/ (default %(default)s)")
     ap.add_argument("--detector", default="auto", help="finds the faces a photo must not show besides its driver")
+    ap.add_argument("--photos", type=Path, help="a script JSON of an earlier run: its photos, not a new choice")
     args = ap.parse_args(argv)
     missing = [d for d in ("300w/lfpw/testset", "wflw-partial") if not (args.data / d).is_dir()]
     if missing:
@@ -108,8 +130,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     faces = candidates(args.data)
     pool = [(p, pts, describe(p, pts, others)) for (p, pts), others in zip(faces, others_in_photo(faces))]
-    lm = FaceLandmarker(detector=args.detector)
-    chosen = {state: pick(pool, state, lm) for state in dict(SCRIPT)}
+    if args.photos:
+        chosen = {state: pinned(pool, state, args.photos) for state in dict(SCRIPT)}
+    else:
+        lm = FaceLandmarker(detector=args.detector)
+        chosen = {state: pick(pool, state, lm) for state in dict(SCRIPT)}
     rng = np.random.default_rng(0)
     frames, segments = [], []
     for state, seconds in SCRIPT:
