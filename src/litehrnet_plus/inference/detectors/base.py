@@ -8,7 +8,9 @@ eye, at the image's left, first): they give the face's roll, so the crop can be 
 """
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Protocol
 
 import cv2
@@ -72,6 +74,19 @@ class Calibrated:
         out = self.raw(image)
         boxes, scores = self.calibration.apply(out[0]), np.asarray(out[1], dtype=np.float32).reshape(-1)
         return (boxes, scores, out[2]) if len(out) > 2 else (boxes, scores)
+
+
+def packaged_file(package: str, relative: str) -> Path:
+    """A model file inside an installed package (weights that a registry package carries), found
+    without importing the package: an ImportError naming it when it is not installed."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError(f"No module named {package!r}", name=package)
+    for folder in spec.submodule_search_locations:
+        path = Path(folder) / relative
+        if path.is_file():
+            return path
+    raise ConfigError(f"the installed {package!r} package has no {relative}; reinstall it")
 
 
 def downscale(image: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:

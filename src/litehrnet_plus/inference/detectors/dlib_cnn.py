@@ -1,31 +1,15 @@
 """dlib's CNN face detector (max-margin object detection, MMOD), with the weights that PyPI's
-`face-recognition-models` carries (extra `dlib`): finds more faces in the wild than dlib's HOG,
-at several times its cost (docs/inference.md)."""
+`face-recognition-models` carries (extra `dlib`; the file is read without importing that
+package, whose __init__ needs setuptools' pkg_resources). Not a default anywhere: the registry's
+dlib-bin has no BLAS, which makes it take seconds per photo (docs/inference.md)."""
 from __future__ import annotations
-
-import importlib.util
-from pathlib import Path
 
 import numpy as np
 
-from ...errors import ConfigError
-from .base import Detections, DetectorSpec, downscale, empty
+from .base import Detections, DetectorSpec, downscale, empty, packaged_file
 
 MODEL_PACKAGE = "face_recognition_models"
 MODEL_FILE = "models/mmod_human_face_detector.dat"
-
-
-def model_path() -> Path:
-    """The weights inside the installed package, found without importing it (its __init__
-    needs setuptools' pkg_resources, which new environments lack)."""
-    spec = importlib.util.find_spec(MODEL_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise ImportError(f"No module named {MODEL_PACKAGE!r}", name=MODEL_PACKAGE)
-    for folder in spec.submodule_search_locations:
-        path = Path(folder) / MODEL_FILE
-        if path.is_file():
-            return path
-    raise ConfigError(f"the installed {MODEL_PACKAGE!r} package has no {MODEL_FILE}; reinstall it")
 
 
 class DlibCnnRaw:
@@ -34,7 +18,7 @@ class DlibCnnRaw:
 
     def __init__(self, max_side: int = 640, upsample_below: int = 400) -> None:
         import dlib
-        self._detector = dlib.cnn_face_detection_model_v1(str(model_path()))
+        self._detector = dlib.cnn_face_detection_model_v1(str(packaged_file(MODEL_PACKAGE, MODEL_FILE)))
         self.max_side, self.upsample_below = max_side, upsample_below
 
     def __call__(self, image: np.ndarray) -> Detections:
