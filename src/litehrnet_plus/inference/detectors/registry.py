@@ -27,15 +27,15 @@ from .tiled import Tiled
 _BUILT_IN = (yuface.SPEC, centerface.SPEC, dlib_hog.SPEC, dlib_cnn.SPEC, mediapipe.SPEC, haar.SPEC)
 _REGISTRY: dict[str, DetectorSpec] = {spec.name: spec for spec in _BUILT_IN}
 _REGISTERED_CALIBRATIONS: dict[str, BoxCalibration] = {}
-# "auto": the best installed, in the order measured in docs/inference.md. yuface and CenterFace
-# find the most faces (the same in the wild); yuface is faster on large photos, and the
-# orientation rule, the rotation table and the driver monitor were tuned with it, but its wheels
-# exist only for CPython 3.10-3.11 on x86-64 Linux/Windows and its native code keeps about 35 KB
-# per call (docs/inference.md: pass detector="centerface" for endless streams). CenterFace's file
-# comes from a pure-Python wheel installed without its dependencies (the Makefile does it), on
-# every CPython; where neither is there, the base install's dlib (HOG) finds a third fewer faces.
+# "auto": the best installed, in the order measured in docs/inference.md. CenterFace and yuface
+# find the most faces (the same in the wild). CenterFace comes first: its file works on every
+# CPython, so every Python gives the same answers, and yuface's native code keeps about 35 KB per
+# call (a stream re-detecting once a second grows by some 3 GB a day). CenterFace's file comes
+# from a pure-Python wheel installed without its dependencies (the Makefile does it); yuface's
+# wheels exist only for CPython 3.10-3.11 on x86-64 Linux/Windows; where neither is there, the
+# base install's dlib (HOG) finds a third fewer faces in the wild.
 DEFAULT_DETECTOR = "auto"
-PREFERENCE = ("yuface", "centerface", "mediapipe", "dlib")
+PREFERENCE = ("centerface", "yuface", "mediapipe", "dlib")
 
 
 def fallback_note(chosen: str) -> str | None:
