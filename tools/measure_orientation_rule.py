@@ -78,9 +78,10 @@ def main() -> int:
     ap.add_argument("--model", default="litehrnet_plus_30m.300w")
     ap.add_argument("--photos", type=int, default=24, help="upright photos per set for the cost")
     ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--detector", default="auto")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
-    lm = FaceLandmarker(args.model, threads=1)
+    lm = FaceLandmarker(args.model, threads=1, detector=args.detector)
     doc = {"model": args.model, "detector": lm.detector_name, "machine": machine_info(),
            "signal": signal(lm), "cost": cost(lm, args.photos, args.rounds),
            "command": "python tools/measure_orientation_rule.py" + (f" --json {args.json}" if args.json else "")}

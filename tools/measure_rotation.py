@@ -53,12 +53,13 @@ def main() -> int:
     ap.add_argument("--limit", type=int, default=0, help="only the first N faces (quick check)")
     ap.add_argument("--angles", default=",".join(map(str, ANGLES)))
     ap.add_argument("--orientations", default="upright,auto,all")
+    ap.add_argument("--detector", default="auto")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     samples = load_300w(args.data / "300w", "lfpw/testset")
     if args.limit:
         samples = samples[: args.limit]
-    lm = FaceLandmarker(args.model, threads=1)
+    lm = FaceLandmarker(args.model, threads=1, detector=args.detector)
     rows = []
     for orientations in args.orientations.split(","):
         for angle in (float(a) for a in args.angles.split(",")):

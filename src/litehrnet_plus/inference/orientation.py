@@ -28,9 +28,9 @@ SAME_FACE_DISTANCE = 0.5
 TRUSTED_QUALITY = 0.5
 #: "auto": an upright pass with a face of this quality (whose eye line agrees with its crop) needs
 #: no turned copies. Chosen with tools/measure_orientation_rule.py on lfpw/testset (the counts per
-#: bar are in benchmarks/orientation_rule.json): at 0.7, one photo turned by 90 degrees and one
-#: by 270 pass upright on sideways fits; at 0.8 (with SIDEWAYS_ROLL) none does, and 4 of 224
-#: upright photos are searched again
+#: bar are in benchmarks/orientation_rule*.json): with yuface, at 0.7 one photo turned by 90
+#: degrees and one by 270 pass upright on sideways fits, at 0.8 (with SIDEWAYS_ROLL) none does,
+#: and 4 of 224 upright photos are searched again (CenterFace: 1)
 SURE_QUALITY = 0.8
 #: "auto": a sure face this far on its side (degrees of roll) is still a reason to search the
 #: turned copies. Detectors that return eyes for faces lying on their side (CenterFace does)
