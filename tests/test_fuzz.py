@@ -4,6 +4,7 @@ or raise its documented UserError, never crash with another exception.
 
 CI runs a brief pass; for a long one set LITEHRNET_FUZZ_EXAMPLES (examples per target), e.g.
     LITEHRNET_FUZZ_EXAMPLES=20000 python -m pytest -q tests/test_fuzz.py
+or run the coverage-guided harness on the same properties, tests/fuzz_atheris.py
 (docs/reliability.md records the long runs).
 """
 from __future__ import annotations
@@ -50,17 +51,39 @@ def mutated_image(draw) -> bytes:
     return bytes(data)
 
 
-@FUZZ
-@given(st.one_of(mutated_image(), st.binary(max_size=512)))
-def test_image_bytes_decode_or_refuse(data):
+# The properties, one function per parser: the hypothesis tests below and the coverage-guided
+# harness (tests/fuzz_atheris.py) check the same ones.
+def check_image_bytes(data: bytes) -> None:
     w, h = header_size(data)
-    assert (w is None) == (h is None) and (w is None or (w >= 0 and h >= 0))
+    assert (w is None) == (h is None) and (w is None or (w >= 0 and h >= 0)), (w, h)
     assert 1 <= exif_orientation(data) <= 8
     try:
         img = decode_image(data, "fuzz")
     except UserError:
         return
     assert img.dtype == np.uint8 and img.ndim == 3 and img.shape[2] == 3 and min(img.shape[:2]) >= 1
+
+
+def check_pts_file(path) -> None:
+    try:
+        pts = read_pts(path)
+    except UserError:
+        return
+    assert pts.ndim == 2 and pts.shape[1] == 2 and len(pts) >= 1 and np.all(np.isfinite(pts))
+
+
+def check_card(d: dict) -> None:
+    try:
+        card = ModelCard.from_dict(d, "fuzz card")
+    except UserError:
+        return
+    assert card.num_landmarks >= 1 and card.input_size >= 1
+
+
+@FUZZ
+@given(st.one_of(mutated_image(), st.binary(max_size=512)))
+def test_image_bytes_decode_or_refuse(data):
+    check_image_bytes(data)
 
 
 _PTS_LINE = st.one_of(st.text(max_size=30), st.builds(lambda x, y: f"{x} {y}", st.floats(allow_nan=True),
@@ -72,11 +95,7 @@ _PTS_LINE = st.one_of(st.text(max_size=30), st.builds(lambda x, y: f"{x} {y}", s
 def test_pts_files_parse_or_refuse(tmp_path_factory, lines, header, close):
     path = tmp_path_factory.mktemp("pts") / "f.pts"
     path.write_text(header + "\n".join(lines) + ("\n}\n" if close and header else "\n"), encoding="utf-8")
-    try:
-        pts = read_pts(path)
-    except UserError:
-        return
-    assert pts.ndim == 2 and pts.shape[1] == 2 and len(pts) >= 1 and np.all(np.isfinite(pts))
+    check_pts_file(path)
 
 
 @FUZZ
@@ -104,11 +123,7 @@ _CARD_KEYS = ["model", "num_landmarks", "input_size", "crop_scale", "codec", "ac
 @FUZZ
 @given(st.dictionaries(st.sampled_from(_CARD_KEYS) | st.text(max_size=8), _JSONISH, max_size=8))
 def test_model_cards_parse_or_refuse(d):
-    try:
-        card = ModelCard.from_dict(d, "fuzz card")
-    except UserError:
-        return
-    assert card.num_landmarks >= 1 and card.input_size >= 1
+    check_card(d)
 
 
 @FUZZ

@@ -1,12 +1,12 @@
 """Coverage-guided fuzzing (atheris, libFuzzer) of the parsers of a user's files, for long runs
-outside CI; tests/test_fuzz.py (hypothesis) is the brief pass CI runs. Each input must give a
-valid result or the parser's documented UserError; anything else stops the run with the input
-saved as crash-* in the working folder.
+outside CI, on the properties of tests/test_fuzz.py (hypothesis: the brief pass CI runs). Each
+input must give a valid result or the parser's documented UserError; anything else stops the
+run with the input saved as crash-* in the working folder. Not collected by pytest.
 
     pip install atheris            # wheels for CPython 3.11 on Linux x86-64 (not a dependency)
-    python tools/fuzz_atheris.py image --seconds 600
-    python tools/fuzz_atheris.py pts --seconds 300
-    python tools/fuzz_atheris.py card --seconds 300
+    python tests/fuzz_atheris.py image --seconds 600
+    python tests/fuzz_atheris.py pts --seconds 300
+    python tests/fuzz_atheris.py card --seconds 300
 
 Targets: image (header size, EXIF orientation, decoding, from real encoded seeds), pts (a
 landmark file's text), card (a model card's JSON).
@@ -23,11 +23,12 @@ import atheris
 import cv2
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))     # the properties live beside this file
 with atheris.instrument_imports():
-    from litehrnet_plus.card import ModelCard
-    from litehrnet_plus.data.formats import read_pts
-    from litehrnet_plus.data.images import decode_image, exif_orientation, header_size
-    from litehrnet_plus.errors import UserError
+    import litehrnet_plus.card  # noqa: F401  (instrumented for coverage)
+    import litehrnet_plus.data.formats  # noqa: F401
+    import litehrnet_plus.data.images  # noqa: F401
+from test_fuzz import check_card, check_image_bytes, check_pts_file  # noqa: E402
 
 
 def seeds(target: str) -> list[bytes]:
@@ -40,27 +41,12 @@ def seeds(target: str) -> list[bytes]:
     return [json.dumps({"model": "litehrnet_plus_10m", "num_landmarks": 68, "input_size": 96}).encode()]
 
 
-def image(data: bytes) -> None:
-    w, h = header_size(data)
-    assert (w is None) == (h is None) and (w is None or (w >= 0 and h >= 0)), (w, h)
-    assert 1 <= exif_orientation(data) <= 8
-    try:
-        img = decode_image(data, "fuzz")
-    except UserError:
-        return
-    assert img.dtype == np.uint8 and img.ndim == 3 and img.shape[2] == 3 and min(img.shape[:2]) >= 1
-
-
 _PTS = Path(tempfile.mkdtemp()) / "f.pts"
 
 
 def pts(data: bytes) -> None:
     _PTS.write_bytes(data)
-    try:
-        p = read_pts(_PTS)
-    except UserError:
-        return
-    assert p.ndim == 2 and p.shape[1] == 2 and len(p) >= 1 and np.all(np.isfinite(p))
+    check_pts_file(_PTS)
 
 
 def card(data: bytes) -> None:
@@ -68,16 +54,11 @@ def card(data: bytes) -> None:
         d = json.loads(data)
     except (ValueError, RecursionError):
         return                               # not JSON: the card reader never sees it
-    if not isinstance(d, dict):
-        return
-    try:
-        c = ModelCard.from_dict(d, "fuzz card")
-    except UserError:
-        return
-    assert c.num_landmarks >= 1 and c.input_size >= 1
+    if isinstance(d, dict):
+        check_card(d)
 
 
-TARGETS = {"image": image, "pts": pts, "card": card}
+TARGETS = {"image": check_image_bytes, "pts": pts, "card": card}
 
 
 def main() -> int:
