@@ -67,11 +67,16 @@ def test_a_turned_photo_gives_the_turned_landmarks(angle):
     iod = np.linalg.norm(expected[36] - expected[45])
     assert np.linalg.norm(face.landmarks - expected, axis=1).mean() / iod < 0.05, angle
     assert abs((face.roll - landmark_roll(expected[None], IBUG68)[0] + 180) % 360 - 180) < 10
-    if angle in (90, 180, 270) and lm.detector_name != "centerface":
-        # upright only, the same photo is not understood (CenterFace finds faces on their side
-        # upright, with their eyes: see test_the_reason_to_look_rule)
+    if angle in (90, 180, 270):
         upright = lm.detect(photo, orientations="upright")
-        assert not upright or min(np.linalg.norm(f.landmarks - expected, axis=1).mean() / iod for f in upright) > 0.1
+        errors = [np.linalg.norm(f.landmarks - expected, axis=1).mean() / iod for f in upright]
+        if lm.detector_name == "centerface" and angle != 180:
+            # CenterFace finds a face lying on its side upright, with its eyes, and the crop turned
+            # by them is understood (less well than the turned copy: test_the_reason_to_look_rule)
+            assert errors and min(errors) < 0.1, errors
+        else:
+            # upright only, the same photo is not understood
+            assert not errors or min(errors) > 0.1, errors
 
 
 @needs_weights
