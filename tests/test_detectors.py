@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import subprocess
+import sys
 import threading
 
 import cv2
@@ -113,9 +115,6 @@ for i in range(500):
         start = rss()
 print(rss() - start)
 """ % str(ASTRONAUT)
-    import subprocess
-    import sys
-
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-2000:]
     assert float(r.stdout.strip()) < 2.0, r.stdout

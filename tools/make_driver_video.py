@@ -20,6 +20,7 @@ checks the monitor on real pixels and real timing, not identity-specific calibra
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -95,8 +96,6 @@ def pick(pool: list[tuple[Path, np.ndarray, dict]], state: str, lm: FaceLandmark
 def pinned(pool: list[tuple[Path, np.ndarray, dict]], state: str, script: Path) -> tuple[Path, np.ndarray, dict]:
     """The face of `state` that an earlier run's script names: its photo's face whose ground
     truth the script recorded."""
-    import json
-
     segment = next((s for s in json.loads(script.read_text())["segments"] if s["state"] == state), None)
     if segment is None:
         raise SystemExit(f"{script}: no {state!r} segment")
