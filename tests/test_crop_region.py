@@ -10,12 +10,15 @@ from litehrnet_plus.data.transforms import crop_matrix, warp
 
 
 def whole_frame_warp(image: np.ndarray, m: np.ndarray, output_size: int) -> np.ndarray:
-    """The earlier crop path: the whole frame shrunk, then sampled."""
+    """The plain crop path: the whole frame halved (2x2 box averages) until the crop's zoom is
+    0.5-1, then sampled."""
     zoom = float(np.sqrt(abs(np.linalg.det(m[:, :2]))))
     src = image
     if zoom < 0.5:
-        factor = min(int(np.floor(1 / zoom)), min(image.shape[:2]))
-        src = cv2.resize(image, None, fx=1 / factor, fy=1 / factor, interpolation=cv2.INTER_AREA)
+        factor = 1
+        while factor * 2 <= min(1 / zoom, min(image.shape[:2])):
+            src = cv2.resize(src, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
+            factor *= 2
         up = np.array([[factor, 0, (factor - 1) / 2], [0, factor, (factor - 1) / 2]], dtype=np.float64)
         m = m @ np.vstack([up, [0, 0, 1]])
     return cv2.warpAffine(src, m, (output_size, output_size), flags=cv2.INTER_LINEAR,

@@ -19,6 +19,7 @@ from litehrnet_plus import __version__
 from litehrnet_plus.cli import main
 from litehrnet_plus.errors import BoxError, ConfigError, ImageReadError
 from litehrnet_plus.inference.landmarker import FaceLandmarker
+from litehrnet_plus.inference.runtime import choose_backend
 from litehrnet_plus.batch.results import ResultsWriter, read_results, validate
 
 SHIPPED = "litehrnet_plus_10m.300w"
@@ -103,7 +104,7 @@ def test_version_and_options_are_recorded(tmp_path, capsys):
     assert doc["version"] == __version__
     assert doc["options"] == {"flip_test": True, "max_faces": 1, "threads": 1, "orientations": "auto",
                               "min_quality": FaceLandmarker().default_min_quality, "min_face": None,
-                              "backend": "onnxruntime", "head_pose": False}
+                              "backend": choose_backend(SHIPPED), "head_pose": False}
     assert doc["processed"] == 1 and doc["interrupted"] is False
 
 

@@ -20,7 +20,7 @@ TAGS = ("litehrnet_plus_10m.300w", "litehrnet_plus_10m_fast.300w", "litehrnet_pl
 @pytest.mark.parametrize("tag", TAGS)
 def test_shipped_litert_file_matches_the_onnx_graph(tag):
     from litehrnet_plus import FaceLandmarker
-    onnx, lite = FaceLandmarker(tag), FaceLandmarker(tag, backend="litert")
+    onnx, lite = FaceLandmarker(tag, backend="onnxruntime"), FaceLandmarker(tag, backend="litert")
     assert lite.model.card.track_threshold == onnx.model.card.track_threshold
     image = cv2.imread(str(ASTRONAUT))
     faces = onnx.detect(image, orientations="upright")
@@ -47,6 +47,30 @@ def test_litert_needs_its_card(tmp_path):
     shutil.copyfile(resolve(TAGS[0], "tflite.json"), tmp_path / "bad.tflite.json")
     with pytest.raises(CheckpointError, match="not a loadable LiteRT model"):
         LiteRTHeatmapModel(bad)
+
+
+def test_auto_backend_takes_litert_where_it_can(monkeypatch, tmp_path):
+    import importlib.util
+
+    from litehrnet_plus import FaceLandmarker
+    from litehrnet_plus.hub import resolve
+    from litehrnet_plus.inference.runtime import OnnxHeatmapModel, choose_backend
+    from litehrnet_plus.inference.runtime_litert import LiteRTHeatmapModel
+    assert choose_backend(TAGS[0]) == "litert"
+    assert isinstance(FaceLandmarker(TAGS[0]).model, LiteRTHeatmapModel)
+    assert FaceLandmarker(TAGS[0]).backend == "litert"
+    # an .onnx file has no .tflite beside it; ONNX Runtime's providers ask for ONNX Runtime
+    onnx = tmp_path / "m.onnx"
+    shutil.copyfile(resolve(TAGS[0], "onnx"), onnx)
+    assert choose_backend(onnx) == "onnxruntime"
+    assert isinstance(FaceLandmarker(onnx).model, OnnxHeatmapModel)
+    assert isinstance(FaceLandmarker(TAGS[0], providers=["CPUExecutionProvider"]).model, OnnxHeatmapModel)
+    assert choose_backend(TAGS[0], "onnxruntime") == "onnxruntime"
+    # without the extra: ONNX Runtime
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "ai_edge_litert" else real(name, *a))
+    assert choose_backend(TAGS[0]) == "onnxruntime"
+    assert FaceLandmarker(TAGS[0]).backend == "onnxruntime"
 
 
 def test_unknown_backend_is_refused():

@@ -8,3 +8,5 @@ DATASET_KINDS = ("300w", "wflw", "csv", "pts")
 ORIENTATIONS = ("auto", "upright", "all")
 #: the torch-free runtimes a model runs on
 RUNTIME_BACKENDS = ("onnxruntime", "litert")
+#: what a landmarker may be asked to run on: a runtime, or "auto" (inference/runtime.py choose_backend)
+BACKENDS = ("auto", *RUNTIME_BACKENDS)

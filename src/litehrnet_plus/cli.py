@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .choices import DATASET_KINDS, ORIENTATIONS, RUNTIME_BACKENDS
+from .choices import BACKENDS, DATASET_KINDS, ORIENTATIONS
 from .codec import DEFAULT_INPUT_SIZE, REFINEMENTS
 from .errors import UserError
 from .extras import EXTRA_OF, missing
@@ -415,11 +415,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def _landmarker_args(p: argparse.ArgumentParser, model_help: str) -> None:
     """The FaceLandmarker options that predict and monitor share."""
     p.add_argument("--model", default=None, help=model_help)
-    p.add_argument("--backend", choices=RUNTIME_BACKENDS, default="onnxruntime",
-                   help="run the model on ONNX Runtime (default) or LiteRT (the shipped .tflite; extra 'litert')")
+    p.add_argument("--backend", choices=BACKENDS, default="auto",
+                   help="the model's runtime: auto (default: LiteRT where the 'litert' extra is installed and the "
+                        "model has a .tflite file, else ONNX Runtime), onnxruntime or litert")
     p.add_argument("--detector", default="auto", help=_DetectorsHelp())
     p.add_argument("--threads", type=_positive_int, default=None,
-                   help="ONNX Runtime threads (default: 1, the fastest per face and robust on a busy CPU)")
+                   help="runtime threads (default: 1, the fastest per face and robust on a busy CPU)")
 
 
 def _flops_parser(sub) -> None:

@@ -79,12 +79,13 @@ class HeatmapCodec:
         n, k, h, w = hm.shape
         flat = hm.reshape(n, k, -1)
         idx = flat.argmax(axis=2)
-        scores = np.take_along_axis(flat, idx[..., None], axis=2)[..., 0]
-        xy = np.stack([idx % w, idx // w], axis=-1).astype(np.float32)
+        scores = flat.max(axis=2)
+        py, px = np.divmod(idx, w)
+        xy = np.stack([px, py], axis=-1).astype(np.float32)
         if self.refine == "quarter":
             xy += 0.25 * self._neighbour_sign(hm, idx)
         elif self.refine == "dark":
-            xy += self._taylor_offset(hm, idx)
+            xy += self._taylor_offset(hm, px, py)
         pts = xy * self.stride
         return (pts[0], scores[0]) if single else (pts, scores)
 
@@ -98,14 +99,14 @@ class HeatmapCodec:
         dy = p[ni, ki, py + 2, px + 1] - p[ni, ki, py, px + 1]
         return np.stack([np.sign(dx), np.sign(dy)], axis=-1).astype(np.float32)
 
-    def _taylor_offset(self, hm: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    def _taylor_offset(self, hm: np.ndarray, px: np.ndarray, py: np.ndarray) -> np.ndarray:
         """Distribution-aware refinement (DARK): smooth the map with the target Gaussian, take
         its log, and make one Newton step from the argmax using the local gradient and Hessian.
         Only the 3x3 pixels around each peak are needed, so only they are smoothed
         (`_smoothed_neighbourhood`). DARK also rescales the smoothed map to its original peak;
         after the log that is a constant, which the derivatives ignore."""
         n, k, h, w = hm.shape
-        log = np.log(np.maximum(_smoothed_neighbourhood(hm, idx % w, idx // w, self.sigma), 1e-10))
+        log = np.log(np.maximum(_smoothed_neighbourhood(hm, px, py, self.sigma), 1e-10))
         # gradient and Hessian of the 3x3 log window (exact for a quadratic) in one product
         gx, gy, hxx, hyy, hxy = np.moveaxis(log.reshape(n, k, 9) @ _NEWTON_STENCILS, -1, 0)
         det = hxx * hyy - hxy ** 2

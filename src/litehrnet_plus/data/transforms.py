@@ -85,30 +85,48 @@ def warp(image: np.ndarray, m: np.ndarray, output_size: int) -> np.ndarray:
     zoom = float(np.sqrt(abs(np.linalg.det(m[:, :2]))))
     src = image
     if zoom < 0.5:
-        # shrink the source first so bilinear sampling does not alias (never below 1 pixel, so
-        # a box far larger than the image still gives a crop rather than an OpenCV error). Only
-        # the crop's own region is shrunk, cut on the shrink's block grid, so every block, and
-        # so every crop pixel, is the one a shrink of the whole frame would give.
-        factor = min(int(np.floor(1 / zoom)), min(image.shape[:2]))
+        # halve the source first, as often as the crop's zoom allows (a mipmap level), so the
+        # bilinear sampling runs at a zoom of 0.5-1 and does not alias; never below 1 pixel, so
+        # a box far larger than the image still gives a crop rather than an OpenCV error. Each
+        # halving is a 2x2 box average, OpenCV's vectorised INTER_AREA case (an odd factor's
+        # general case costs 3-4x as much: 0.15 against 0.04 ms for a 250-px face). Only the
+        # crop's own region is shrunk, cut on the shrink's block grid, so every block, and so
+        # every crop pixel, is the one a shrink of the whole frame would give.
+        levels = min(int(np.floor(np.log2(1 / zoom))), int(np.log2(min(image.shape[:2]))))
+        factor = 2 ** levels
         h, w = image.shape[:2]
         x0, y0, x1, y1 = _footprint(image.shape, m, output_size, factor)
         if (x1 - x0) % factor or (y1 - y0) % factor:
             # the region ends on the frame's edge inside a block: OpenCV rounds that partial block
             # differently for a cut than for the whole frame, so shrink the whole frame
             x0, y0, x1, y1 = 0, 0, w, h
-        region = cv2.resize(image[y0:y1, x0:x1], None, fx=1 / factor, fy=1 / factor, interpolation=cv2.INTER_AREA)
+        region = _halve(image[y0:y1, x0:x1], levels)
         if (x0, y0, x1, y1) == (0, 0, w, h):
             src = region
         else:
             # placed in a frame of the whole shrunk size (zero pages, never touched outside the
             # region): the sampling then runs with the very same matrix, so it rounds the same way
-            src = np.zeros((int(np.rint(h / factor)), int(np.rint(w / factor)), *image.shape[2:]), dtype=image.dtype)
+            src = np.zeros((*_halved_shape(h, w, levels), *image.shape[2:]), dtype=image.dtype)
             ys, xs = y0 // factor, x0 // factor
             src[ys:ys + region.shape[0], xs:xs + region.shape[1]] = region[:src.shape[0] - ys, :src.shape[1] - xs]
         up = np.array([[factor, 0, (factor - 1) / 2], [0, factor, (factor - 1) / 2]], dtype=np.float64)
         m = m @ np.vstack([up, [0, 0, 1]])
     return cv2.warpAffine(src, m, (output_size, output_size), flags=cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+
+
+def _halve(image: np.ndarray, levels: int) -> np.ndarray:
+    """The image shrunk by 2 `levels` times, each a 2x2 box average."""
+    for _ in range(levels):
+        image = cv2.resize(image, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
+    return image
+
+
+def _halved_shape(h: int, w: int, levels: int) -> tuple[int, int]:
+    """The size `_halve` gives a whole h x w frame (OpenCV rounds each halving's size)."""
+    for _ in range(levels):
+        h, w = int(np.rint(h / 2)), int(np.rint(w / 2))
+    return max(h, 1), max(w, 1)
 
 
 def _footprint(shape: tuple[int, ...], m: np.ndarray, output_size: int, factor: int) -> tuple[int, int, int, int]:

@@ -30,7 +30,7 @@ from .detectors import DEFAULT_DETECTOR, Detections, get_detector
 from .face import Face
 from .fitting import FacePipeline, model_predict
 from .orientation import check_orientations, detect_faces
-from .runtime import OnnxHeatmapModel, load_runtime_model, positive_int
+from .runtime import OnnxHeatmapModel, choose_backend, load_runtime_model, positive_int
 from .tracking import FaceTracker
 
 ImageLike = np.ndarray | str | os.PathLike
@@ -70,10 +70,11 @@ def default_model() -> str:
 
 
 class FaceLandmarker:
-    """Face detector + Lite-HRNet Plus landmark model on ONNX Runtime (or LiteRT).
+    """Face detector + Lite-HRNet Plus landmark model on ONNX Runtime or LiteRT.
 
     model: a shipped tag, a bare architecture name (its shipped 300-W weights) or an .onnx path
-    (default: the package's default model). detector: a registered name or a callable image ->
+    (default: the package's default model). backend: "auto" (LiteRT where the `litert` extra is
+    installed and the model has a .tflite file, else ONNX Runtime), "onnxruntime" or "litert". detector: a registered name or a callable image ->
     (boxes, scores[, keypoints]). orientations: the photo mode's search ("all", "upright",
     "auto"; see `detect`). align: turn crops upright by the face's roll. min_face: find faces down
     to this many pixels in large photos (detector tiles). head_pose: fill `Face.head_pose` (68- or
@@ -85,7 +86,7 @@ class FaceLandmarker:
                  detector: str | Callable[[np.ndarray], Detections] = DEFAULT_DETECTOR,
                  threads: int | None = None, providers: list[str] | None = None,
                  flip_test: bool = False, orientations: str = "auto", align: bool = True,
-                 min_face: float | None = None, backend: str = "onnxruntime", head_pose: bool = False,
+                 min_face: float | None = None, backend: str = "auto", head_pose: bool = False,
                  focal: float | None = None, max_faces: int | None = None, redetect_interval: int = 30,
                  smooth: bool = True) -> None:
         if not isinstance(flip_test, (bool, np.bool_)):
@@ -100,6 +101,8 @@ class FaceLandmarker:
         self.orientations = check_orientations(orientations)
         self.max_faces = check_max_faces(max_faces)
         spec = model if model is not None else default_model()
+        # ONNX Runtime's execution providers are its own: asking for them asks for it
+        backend = "onnxruntime" if providers is not None and backend == "auto" else choose_backend(spec, backend)
         self.model = (OnnxHeatmapModel(spec, threads, providers, flip_test=flip_test) if backend == "onnxruntime"
                       else load_runtime_model(spec, backend, threads, flip_test=flip_test))
         if not isinstance(self.model.codec, HeatmapCodec):

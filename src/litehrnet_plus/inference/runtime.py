@@ -6,6 +6,7 @@ No PyTorch here: the .onnx file carries everything needed (see engine/export.py)
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import os
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import numpy as np
 import onnxruntime as ort
 
 from ..card import ModelCard
-from ..choices import RUNTIME_BACKENDS
+from ..choices import BACKENDS, RUNTIME_BACKENDS
 from ..codec import HeatmapCodec, average_with_mirror
 from ..data.transforms import to_input
 from ..errors import CheckpointError, ConfigError
@@ -71,9 +72,30 @@ def with_refinement(codec, refine: str | None, where) -> object:
     return dataclasses.replace(codec, refine=refine)
 
 
+def choose_backend(spec: str | os.PathLike, backend: str = "auto") -> str:
+    """The runtime a model runs on: the one asked for, or for "auto" LiteRT where its extra is
+    installed and the model has a .tflite file, else ONNX Runtime. LiteRT gives the shipped
+    models' landmarks within 1e-4 px of ONNX Runtime's and was faster on every video clip and
+    per face (docs/speed.md); without the extra, or for an .onnx file, ONNX Runtime."""
+    if backend not in BACKENDS:
+        raise ConfigError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    if backend != "auto":
+        return backend
+    if importlib.util.find_spec("ai_edge_litert") is None:
+        return "onnxruntime"
+    try:
+        resolve_model(spec, "tflite")
+    except CheckpointError:
+        return "onnxruntime"
+    return "litert"
+
+
 def load_runtime_model(spec: str | os.PathLike, backend: str = "onnxruntime", threads: int | None = None,
                        flip_test: bool = False, refine: str | None = None) -> "HeatmapModel":
-    """A model on a torch-free runtime: "onnxruntime" (its .onnx) or "litert" (its .tflite)."""
+    """A model on a torch-free runtime: "onnxruntime" (its .onnx), "litert" (its .tflite) or
+    "auto" (`choose_backend`)."""
+    if backend == "auto":
+        backend = choose_backend(spec)
     if backend == "onnxruntime":
         return OnnxHeatmapModel(spec, threads, flip_test=flip_test, refine=refine)
     if backend == "litert":      # LiteRT + XNNPACK (extra `litert`): the .tflite file of the model
