@@ -377,11 +377,7 @@ def driver_video(tmp_path_factory):
 
 
 # Shipped models known to miss a scripted event, and why (strict: the day one catches it, this fails).
-MISSES_AN_EVENT = {
-    "litehrnet_plus_10m.300w": "its 300-W landmarks under-read the +57 degree turn, and its turned-heads fine-tune, "
-                               "which catches it, under-reads the wide-open mouth instead (docs/turned_heads.md): "
-                               "not shipped",
-}
+MISSES_AN_EVENT: dict[str, str] = {}
 
 
 @pytest.mark.realdata

@@ -146,7 +146,7 @@ def main() -> int:
     shape = ShapeModel.fit(truth)
     if a.install:           # first: the landmarker below reads the installed shape model
         install_shape_model(shape, len(truth))
-    lm = FaceLandmarker(a.model, threads=1)
+    lm = FaceLandmarker(a.model, threads=1, backend="onnxruntime")
     scheme = lm.model.scheme.name
     if scheme != SHAPE_SCHEME:
         raise SystemExit(f"{a.model}: scheme {scheme!r}; this tool fits {SHAPE_SCHEME!r} shapes (300-W)")

@@ -25,7 +25,7 @@ def main() -> None:
     image = ROOT / "examples" / "astronaut.jpg"
     out = {"image": "examples/astronaut.jpg", "box": BOX, "models": {}}
     for tag in sorted(hub.available()):
-        lm = FaceLandmarker(tag, threads=1)
+        lm = FaceLandmarker(tag, threads=1, backend="onnxruntime")
         pts = lm.landmarks(image, np.array([BOX]))[0]
         out["models"][tag] = np.round(pts.astype(np.float64), 4).tolist()
     atomic_write_json(ROOT / "tests" / "golden" / "astronaut.json", out)
