@@ -35,3 +35,17 @@ def test_region_crop_equals_the_whole_frame_crop(seed):
     box = np.array([cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2])
     m = crop_matrix(box, 96, 1.25, rotation_deg=float(rng.uniform(-180, 180)))
     np.testing.assert_array_equal(warp(image, m, 96), whole_frame_warp(image, m, 96))
+
+
+@pytest.mark.parametrize("zoom", [0.45, 0.3, 0.24, 0.13, 0.06])
+def test_a_shrunk_crop_does_not_alias(zoom):
+    # a one-pixel checkerboard is grey at any zoom below 1/2: each halving averages its 2x2
+    # blocks; sampled without them it would come out in black and white stripes
+    board = np.indices((1600, 1600)).sum(axis=0) % 2 * 255
+    image = np.repeat(board[..., None], 3, axis=2).astype(np.uint8)
+    side = 96 / zoom / 1.25
+    box = np.array([800 - side / 2, 800 - side / 2, 800 + side / 2, 800 + side / 2])
+    crop = warp(image, crop_matrix(box, 96, 1.25), 96).astype(float)
+    assert abs(crop.mean() - 127.5) < 2 and crop.std() < 2
+    plain = cv2.warpAffine(image, crop_matrix(box, 96, 1.25), (96, 96), flags=cv2.INTER_LINEAR)
+    assert plain.std() > 40                 # the test can tell: bilinear alone aliases
