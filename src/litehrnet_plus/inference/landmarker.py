@@ -74,9 +74,10 @@ class FaceLandmarker:
 
     model: a shipped tag, a bare architecture name (its shipped 300-W weights) or an .onnx path
     (default: the package's default model). backend: "auto" (LiteRT where the `litert` extra is
-    installed and the model has a .tflite file, else ONNX Runtime), "onnxruntime" or "litert". detector: a registered name or a callable image ->
-    (boxes, scores[, keypoints]). orientations: the photo mode's search ("all", "upright",
-    "auto"; see `detect`). align: turn crops upright by the face's roll. min_face: find faces down
+    installed and the model has a .tflite file, else ONNX Runtime), "onnxruntime" or "litert".
+    detector: a registered name or a callable image -> (boxes, scores[, keypoints]).
+    orientations: the photo mode's search ("all", "upright", "auto"; see `detect`). align: turn
+    crops upright by the face's roll. min_face: find faces down
     to this many pixels in large photos (detector tiles). head_pose: fill `Face.head_pose` (68- or
     98-point models); focal: the camera's focal length in pixels for it (default: the image's
     longer side). max_faces: the most faces either mode reports (video: no periodic re-detection
