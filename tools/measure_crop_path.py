@@ -3,16 +3,20 @@
     python tools/measure_crop_path.py --json runs/crop_new.json                  # this checkout
     PYTHONPATH=/path/to/other/checkout/src python tools/measure_crop_path.py --json runs/crop_old.json
     python tools/measure_crop_path.py --compare runs/crop_old.json runs/crop_new.json
+    python tools/measure_crop_path.py --time          # and with PYTHONPATH=..., taking turns
 
 Per model and set (lfpw/testset; wflw-partial's 68-point subset): NME (inter-ocular), FR@0.10,
 and every face's landmarks, so two runs (two checkouts) can be compared face by face: how many
-faces moved, by how many pixels, and the NME before and after.
+faces moved, by how many pixels, and the NME before and after. --time: milliseconds per
+`crop_faces` call on the first frame of each `bench --mode video` clip (run it in both
+checkouts in turn, a few times: nothing else running).
 """
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +24,7 @@ import numpy as np
 from litehrnet_plus.benchmarks.groundtruth import DATA
 from litehrnet_plus.data.formats import load_300w, load_wflw
 from litehrnet_plus.data.images import read_image
-from litehrnet_plus.data.transforms import landmark_box
+from litehrnet_plus.data.transforms import crop_faces, landmark_box
 from litehrnet_plus.evaluation.metrics import FAILURE_THRESHOLD
 from litehrnet_plus.fileio import atomic_write_json
 from litehrnet_plus.hub import available
@@ -54,6 +58,19 @@ def measure(models: list[str], data: Path) -> dict:
     return out
 
 
+def time_crops(data: Path, calls: int = 3000) -> None:
+    from litehrnet_plus.benchmarks.video import clips_from
+
+    for clip in clips_from(data / "300w" / "lfpw" / "testset", 1):
+        box, rolls = landmark_box(clip.truth[0]).astype(np.float64)[None], np.zeros(1)
+        for _ in range(calls // 10):                     # warm the caches and OpenCV's buffers
+            crop_faces(clip.frames[0], box, 96, 1.25, rolls)
+        start = time.perf_counter()
+        for _ in range(calls):
+            crop_faces(clip.frames[0], box, 96, 1.25, rolls)
+        print(f"{clip.name:16s} {1e3 * (time.perf_counter() - start) / calls:.3f} ms per crop", flush=True)
+
+
 def compare(before: dict, after: dict) -> None:
     print("| model, set | faces moved | mean / largest move of a moved face (px) | NME before -> after |")
     print("|---|---|---|---|")
@@ -72,7 +89,11 @@ def main() -> int:
     ap.add_argument("--data", type=Path, default=DATA, help="the folder holding 300w/ and wflw-partial/")
     ap.add_argument("--json", type=Path, help="write the run here")
     ap.add_argument("--compare", nargs=2, type=Path, metavar=("BEFORE", "AFTER"), help="compare two runs")
+    ap.add_argument("--time", action="store_true", help="time crop_faces on the video benchmark's clips")
     args = ap.parse_args()
+    if args.time:
+        time_crops(args.data)
+        return 0
     if args.compare:
         compare(*(json.loads(p.read_text()) for p in args.compare))
         return 0
