@@ -450,12 +450,13 @@ def test_configs_inherit_from_a_base(tmp_path):
     # every shipped model's configs still say what its runs used (the manifest's record of
     # each training stage), and every shipped model is listed here
     stage_configs = {
-        "litehrnet_plus_10m.300w": ["ship_litehrnet_plus_10m_300w", "finetune_litehrnet_plus_10m_300w_robust_mild"],
+        "litehrnet_plus_10m.300w": ["ship_litehrnet_plus_10m_300w", "finetune_litehrnet_plus_10m_300w_robust_mild",
+                                    "pose_litehrnet_plus_10m_300w_mix_long"],
         "litehrnet_plus_10m_fast.300w": ["ship_litehrnet_plus_10m_fast_300w", "pose_litehrnet_plus_10m_fast_300w_mix"],
         "litehrnet_plus_tiny.300w": ["ship_litehrnet_plus_tiny_300w", "finetune_litehrnet_plus_tiny_300w_robust_mild",
                                      "pose_litehrnet_plus_tiny_300w_mix"],
         "litehrnet_plus_30m.300w": ["ship_litehrnet_plus_30m_300w", "continue_litehrnet_plus_30m_300w",
-                                    "finetune_litehrnet_plus_30m_300w_robust_mild"]}
+                                    "finetune_litehrnet_plus_30m_300w_robust_mild", "pose_litehrnet_plus_30m_300w_mix_long"]}
     assert set(hub.available()) <= set(stage_configs)
     for tag in hub.available():
         stages = hub.manifest(tag)["training_stages"]
