@@ -59,24 +59,26 @@ def test_registry_lists_every_model():
         create_model("nope")
 
 
-@pytest.mark.parametrize("name, study_config, flops_range", [
-    ("litehrnet_plus_10m_fast", "latency_m121_w32_300w.yaml", (0.95, 1.1)),
-    ("litehrnet_plus_tiny", "latency_3br_m12_w32_300w.yaml", (0.85, 0.95)),
+@pytest.mark.parametrize("name, study_config, reference, flops_range", [
+    ("litehrnet_plus_10m_fast", "latency_m121_w32_300w.yaml", "litehrnet_plus_10m", (0.95, 1.1)),
+    ("litehrnet_plus_tiny", "latency_3br_m12_w32_300w.yaml", "litehrnet_plus_10m", (0.85, 0.95)),
+    ("litehrnet_plus_30m_fast", "latency_30m_m121_w48_300w.yaml", "litehrnet_plus_30m", (0.5, 0.6)),
 ])
-def test_fast_variants_are_the_latency_study_networks_they_were_chosen_from(name, study_config, flops_range):
-    """Each registered latency variant is its study config's network, with well under the 10M's
-    ops at about its FLOPs."""
+def test_fast_variants_are_the_latency_study_networks_they_were_chosen_from(name, study_config, reference,
+                                                                           flops_range):
+    """Each registered latency variant is its study config's network, with well under its
+    reference model's ops (10M or 30M) at the FLOPs it was chosen for."""
     from litehrnet_plus.config_files import config_path
     from litehrnet_plus.engine.config import load_config
     from litehrnet_plus.engine.train import model_of_config
 
     study = load_config(config_path(study_config))
-    fast, ten = create_model(name), create_model("litehrnet_plus_10m")
+    fast, ref = create_model(name), create_model(reference)
     assert model_of_config(study).cfg == fast.cfg
-    assert sum(fast.cfg.num_modules) < sum(ten.cfg.num_modules)
-    ratio = count_complexity(fast).flops / count_complexity(ten).flops
+    assert sum(fast.cfg.num_modules) < sum(ref.cfg.num_modules)
+    ratio = count_complexity(fast).flops / count_complexity(ref).flops
     assert flops_range[0] < ratio < flops_range[1]
-    convs = [sum(isinstance(m, torch.nn.Conv2d) for m in net.modules()) for net in (fast, ten)]
+    convs = [sum(isinstance(m, torch.nn.Conv2d) for m in net.modules()) for net in (fast, ref)]
     assert convs[0] < 0.6 * convs[1]
 
 

@@ -1,9 +1,10 @@
-"""Latency, not FLOPs: Lite-HRNet Plus 10M variants with fewer (and wider) ops, their measured
-latency and their NME after the same controlled training, against the 10M itself.
+"""Latency, not FLOPs: Lite-HRNet Plus variants with fewer (and wider) ops, their measured
+latency and their NME after the same controlled training, against the 10M and the 30M themselves.
 
-Each variant is a training config, configs/latency_<variant>_300w.yaml: the 10M with overrides,
-trained with the comparison tables' recipe (configs/bases/_base_compare_300w.yaml), so its NME compares
-with the 10M's own run of that recipe (compare_litehrnet_plus_10m_300w). Two steps:
+Each variant is a training config, configs/latency/latency_<variant>_300w.yaml: the 10M (or, for
+latency_30m_*, the 30M) with overrides, trained with the comparison tables' recipe
+(configs/bases/_base_compare_300w.yaml), so its NME compares with the model's own run of that
+recipe (compare_litehrnet_plus_10m_300w, compare_litehrnet_plus_30m_300w). Two steps:
 
     # latency (random weights; nothing else running): plain and deployment graphs, ONNX Runtime,
     # batch 1, one thread, interleaved rounds, dlib in the same run; node counts of each graph
@@ -27,12 +28,14 @@ from litehrnet_plus.engine.report import EPOCHS, read_log, write_figure  # noqa:
 from litehrnet_plus.config_files import config_path, shipped_configs  # noqa: E402
 from litehrnet_plus.fileio import atomic_write_text  # noqa: E402
 
-REFERENCE = "compare_litehrnet_plus_10m_300w"
+REFERENCE = "compare_litehrnet_plus_10m_300w"          # the "deploy vs 10M" column's denominator
+REFERENCES = {REFERENCE: "10M (4 branches, modules 2/4/2, 2 blocks, widths 24-192)",
+              "compare_litehrnet_plus_30m_300w": "30M (4 branches, modules 3/8/3, 2 blocks, widths 48-384)"}
 
 
 def study_configs() -> list[str]:
-    """The reference first, then every latency_* config (sorted)."""
-    return [REFERENCE] + sorted(n for n, p in shipped_configs().items() if p.parent.name == "latency")
+    """The references first, then every latency_* config (sorted)."""
+    return list(REFERENCES) + sorted(n for n, p in shipped_configs().items() if p.parent.name == "latency")
 
 
 def describe(config: str) -> dict:
@@ -91,8 +94,9 @@ def rows_of(latency: dict) -> list[dict]:
 
 
 def label(r: dict) -> str:
-    if r["config"].endswith(f"{REFERENCE}.yaml"):
-        return "10M (4 branches, modules 2/4/2, 2 blocks, widths 24-192)"
+    reference = REFERENCES.get(Path(r["config"]).stem)
+    if reference:
+        return reference
     return (f"{len(r['widths'])} branches, modules {'/'.join(map(str, r['modules']))}, "
             f"{r['blocks']} block{'s' * (r['blocks'] > 1)}, widths {r['widths'][0]}-{r['widths'][-1]}")
 
@@ -135,7 +139,7 @@ def plot(rows: list[dict], prefix: str) -> None:
         ax.set_xlabel(xlabel, fontsize=8)
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("NME on 300-W lfpw/testset (%)")
-    fig.suptitle(f"Lite-HRNet Plus 10M variants, controlled 300-W recipe ({EPOCHS} epochs), {len(done)} trained",
+    fig.suptitle(f"Lite-HRNet Plus variants, controlled 300-W recipe ({EPOCHS} epochs), {len(done)} trained",
                  fontsize=10)
     write_figure(fig, Path(f"{prefix}.png"))
 

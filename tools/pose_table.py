@@ -2,7 +2,7 @@
 
     python tools/pose_table.py benchmarks/pose_comparison.json --doc docs/turned_heads.md --marker "pose comparison"
     python tools/pose_table.py benchmarks/pose_before.json benchmarks/pose_after.json --doc docs/turned_heads.md \
-        --marker "pose before after"
+        --marker "pose before after" --label benchmarks/pose_before.json=before --label benchmarks/pose_after.json=after
 """
 from __future__ import annotations
 
