@@ -453,6 +453,7 @@ def test_configs_inherit_from_a_base(tmp_path):
         "litehrnet_plus_10m.300w": ["ship_litehrnet_plus_10m_300w", "finetune_litehrnet_plus_10m_300w_robust_mild",
                                     "pose_litehrnet_plus_10m_300w_mix_long"],
         "litehrnet_plus_10m_fast.300w": ["ship_litehrnet_plus_10m_fast_300w", "pose_litehrnet_plus_10m_fast_300w_mix_long"],
+        "litehrnet_plus_30m_fast.300w": ["ship_litehrnet_plus_30m_fast_300w", "pose_litehrnet_plus_30m_fast_300w_mix_long"],
         "litehrnet_plus_tiny.300w": ["ship_litehrnet_plus_tiny_300w", "finetune_litehrnet_plus_tiny_300w_robust_mild",
                                      "pose_litehrnet_plus_tiny_300w_mix_long"],
         "litehrnet_plus_30m.300w": ["ship_litehrnet_plus_30m_300w", "continue_litehrnet_plus_30m_300w",

@@ -10,11 +10,12 @@ import numpy as np
 import pytest
 
 from conftest import ASTRONAUT
+from litehrnet_plus import hub
 from litehrnet_plus.errors import CheckpointError, ConfigError
 
 pytest.importorskip("ai_edge_litert")
 
-TAGS = ("litehrnet_plus_10m.300w", "litehrnet_plus_10m_fast.300w", "litehrnet_plus_tiny.300w", "litehrnet_plus_30m.300w")
+TAGS = tuple(sorted(hub.available()))          # every shipped model has its .tflite beside the .onnx
 
 
 @pytest.mark.parametrize("tag", TAGS)

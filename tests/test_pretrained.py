@@ -19,7 +19,9 @@ SHIPPED = sorted(hub.available())
 # Accuracy targets of the pretrained-models issue (inter-ocular NME on lfpw/testset).
 TARGETS = {"litehrnet_plus_10m.300w": 0.048, "litehrnet_plus_30m.300w": 0.038,
            # the speed issue: a faster model ships only if it keeps the shipped 10M's 4.18%
-           "litehrnet_plus_10m_fast.300w": 0.0418, "litehrnet_plus_tiny.300w": 0.0418}
+           "litehrnet_plus_10m_fast.300w": 0.0418, "litehrnet_plus_tiny.300w": 0.0418,
+           # the 30M-class latency variant ships as a default candidate only if it matches the 30M
+           "litehrnet_plus_30m_fast.300w": 0.0383}
 # Shipped models known to miss their target, and why. Strict: the test fails the day one of
 # them meets it, so this list cannot go stale.
 MISSES_TARGET: dict[str, str] = {}

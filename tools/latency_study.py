@@ -127,14 +127,19 @@ def plot(rows: list[dict], prefix: str) -> None:
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), sharey=True)
     for ax, key, xlabel in ((axes[0], "deploy_ms", "ms per face (deployment graph, ONNX Runtime, batch 1, 1 thread)"),
                             (axes[1], "mflops", "MFLOPs (paper convention, K=68, 96x96)")):
-        for r in done:
-            ax.scatter(r[key], 100 * r["nme"], s=40, c="tab:red" if r["pareto"] else "tab:blue")
-            ax.annotate(label(r), (r[key], 100 * r["nme"]), fontsize=6.5, xytext=(4, 3), textcoords="offset points")
+        placed: list[tuple[float, float]] = []
+        for r in sorted(done, key=lambda r: r["nme"]):
+            x, y = r[key], 100 * r["nme"]
+            ax.scatter(x, y, s=40, c="tab:red" if r["pareto"] else "tab:blue")
+            # a label that would overprint one just placed (points a few hundredths apart) goes below its point
+            below = any(abs(y - py) < 0.03 and abs(x - px) < 0.5 * max(x, px) for px, py in placed)
+            ax.annotate(label(r), (x, y), fontsize=6.5, xytext=(4, -9 if below else 3), textcoords="offset points")
+            placed.append((x, y))
         if key == "deploy_ms":
             front = sorted((r for r in done if r["pareto"]), key=lambda r: r[key])
             ax.plot([r[key] for r in front], [100 * r["nme"] for r in front], c="tab:red", lw=1, alpha=0.6,
                     label="Pareto front (measured latency)")
-            ax.legend(fontsize=7)
+            ax.legend(fontsize=7, loc="center right")
         ax.margins(x=0.45)               # room for the labels on the right
         ax.set_xlabel(xlabel, fontsize=8)
         ax.grid(alpha=0.3)
