@@ -43,7 +43,7 @@ def full_tables(video: dict) -> str:
         if s:
             split.append(f"| {label(t)} | " + " | ".join(f"{s[k]:.3f}" for k in STAGES)
                          + f" | {sum(s[k] for k in STAGES):.2f} |")
-    return "\n".join(lines) + "\n\nThe split of a tracked frame (one instrumented pass):\n\n" + "\n".join(split) + "\n"
+    return "\n".join(lines) + "\n\nThe split of a tracked frame (one instrumented pass after the timed rounds, in whatever phase the machine is in then: it shows where the time goes; the frame rates and ratios above are the figures):\n\n" + "\n".join(split) + "\n"
 
 
 def summary_table(video: dict) -> str:
