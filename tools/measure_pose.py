@@ -112,8 +112,8 @@ def wflw(lm: FaceLandmarker, root: Path) -> dict:
                                    "ratio": round(float(np.abs(y[sel, 1]).mean() / max(np.abs(y[sel, 0]).mean(), 1e-9)), 3)}
     large = len([s for s in samples if s.attributes.get("pose")])
     return {"ground_truth_box": {k: _summary(v) for k, v in gt_box.items()},
-            "end_to_end": {k: {**_summary(v), "found": f"{len(v)} / {len(samples) if k == 'all' else large}"}
-                           for k, v in e2e.items()},
+            "end_to_end": {**{k: {**_summary(v), "found": f"{len(v)} / {len(samples) if k == 'all' else large}"}
+                              for k, v in e2e.items()}, "detector": lm.detector_name},
             "yaw_model_on_true_landmarks": slope}
 
 

@@ -3,6 +3,8 @@
     python tools/pose_table.py benchmarks/pose_comparison.json --doc docs/turned_heads.md --marker "pose comparison"
     python tools/pose_table.py benchmarks/pose_before.json benchmarks/pose_after.json --doc docs/turned_heads.md \
         --marker "pose before after" --label benchmarks/pose_before.json=before --label benchmarks/pose_after.json=after
+    python tools/pose_table.py benchmarks/pose_before.json benchmarks/pose_after.json --doc README.md \
+        --marker "turned heads" --before-after       # one row per model in both files: before -> after
 """
 from __future__ import annotations
 
@@ -48,6 +50,22 @@ def tables(results: list[tuple[str, dict]]) -> str:
     return out
 
 
+def before_after(before: dict, after: dict) -> str:
+    """One row per model measured in both: the headline figures, before -> after."""
+    rows = ["| model | synthetic 60°: NME, yaw read | wflw-partial large pose: NME / FR | wflw-partial end to end: "
+            "NME / FR | yaw read / true |", "|---|---|---|---|---|"]
+    for model in (m for m in after if m in before):
+        cells = []
+        for r in (before[model], after[model]):
+            s, w = r["synthetic"]["60"], r["wflw_partial"]
+            g, e = w["ground_truth_box"]["large pose"], w["end_to_end"]["all"]
+            cells.append((f"{_pct(s['nme_box'])}%, {s['abs_yaw_from_model']:.0f}°",
+                          f"{_pct(g['nme'])}% / {_pct(g['fr@0.10'])}%", f"{_pct(e['nme'])}% / {_pct(e['fr@0.10'])}%",
+                          f"{w['yaw_model_on_true_landmarks']['all']:.2f}x"))
+        rows.append(f"| `{model}` | " + " | ".join(f"{b} → {a}" for b, a in zip(*cells)) + " |")
+    return "\n".join(rows) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("results", nargs="+", type=Path)
@@ -55,7 +73,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--marker", required=True)
     ap.add_argument("--label", action="append", default=[],
                     help="FILE=SUFFIX: add SUFFIX to the model names of that results file (e.g. before/after)")
+    ap.add_argument("--before-after", action="store_true",
+                    help="two results files (before, after): one row per model in both, before -> after")
     args = ap.parse_args(argv)
+    if args.before_after and len(args.results) != 2:
+        ap.error("--before-after takes two results files: before and after")
     suffix = dict(x.split("=", 1) for x in args.label)
     rows = []
     for path in args.results:
@@ -67,7 +89,9 @@ def main(argv: list[str] | None = None) -> int:
     if start not in text or end not in text:
         print(f"{args.doc}: no {start} ... {end} markers", file=sys.stderr)
         return 2
-    new = re.sub(re.escape(start) + r".*?" + re.escape(end), lambda _: f"{start}\n{tables(rows)}{end}", text, flags=re.S)
+    table = (before_after(*(json.loads(p.read_text()) for p in args.results)) if args.before_after
+             else tables(rows))
+    new = re.sub(re.escape(start) + r".*?" + re.escape(end), lambda _: f"{start}\n{table}{end}", text, flags=re.S)
     args.doc.write_text(new)
     print(f"updated {args.doc}")
     return 0
