@@ -72,9 +72,9 @@ def summary_table(report: dict) -> str:
     rows = video["clips"][SUMMARY_CLIP]
     ref = video["reference"]
     ref_name = {"mediapipe": "MediaPipe", "dlib": "dlib"}.get(ref, ref)
-    lines = [f"| video tracker ({SUMMARY_CLIP.replace('px', ' px face,')}, one thread, {machine_name(report)}) | "
-             f"frames/s vs {ref_name} | "
-             "NME on the clip |", "|---|---|---|"]
+    clip = SUMMARY_CLIP.replace("px", " px face,")
+    lines = [f"| video tracker ({clip}, one thread, {machine_name(report)}) | frames/s vs {ref_name} | NME on the clip |",
+             "|---|---|---|"]
     for t, r in rows.items():
         if t.endswith("[litert]"):
             continue
@@ -90,7 +90,7 @@ def summary_table(report: dict) -> str:
 
 
 def end_to_end_table(reports: list[tuple[str, dict]]) -> str:
-    """One table, a block per (file name, report): each machine's run beside its own dlib."""
+    """One table, a block per (path as shown, report): each machine's run beside its own dlib."""
     lines = ["| model | ms per face | time / dlib's | " + " | ".join(E2E_STAGES) + " | video frames/s | vs dlib |",
              "|" + "---|" * (len(E2E_STAGES) + 5)]
     for name, report in reports:
@@ -147,6 +147,7 @@ def main() -> int:
     if e2e:
         same.append(put(speed, "end to end", end_to_end_table(e2e), args.check))
     return 0 if all(same) else 1
+
 
 if __name__ == "__main__":
     raise SystemExit(main())
