@@ -34,11 +34,11 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("results", nargs="+", type=Path, help="tools/calibrate_quality.py --json files")
     args = ap.parse_args()
-    print(table([json.loads(Path(p).read_text()) for p in args.results]))
+    results = [json.loads(Path(p).read_text()) for p in args.results]
+    print(table(results))
     plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.5))
-    for path in args.results:
-        res = json.loads(Path(path).read_text())
+    for res in results:
         for ax, key in zip(axes, ("ground_truth_box", "end_to_end")):
             part = res["check_wflw_partial"][key]
             xs = [r["predicted_good"] for r in part["reliability"]]

@@ -78,19 +78,19 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.before_after and len(args.results) != 2:
         ap.error("--before-after takes two results files: before and after")
-    suffix = dict(x.split("=", 1) for x in args.label)
-    rows = []
-    for path in args.results:
-        for model, r in json.loads(path.read_text()).items():
-            name = f"`{Path(model).name.removesuffix('.onnx')}`" + (f" {suffix[str(path)]}" if str(path) in suffix else "")
-            rows.append((name, r))
     text = args.doc.read_text()
     start, end = f"<!-- {args.marker} -->", f"<!-- /{args.marker} -->"
     if start not in text or end not in text:
         print(f"{args.doc}: no {start} ... {end} markers", file=sys.stderr)
         return 2
-    table = (before_after(*(json.loads(p.read_text()) for p in args.results)) if args.before_after
-             else tables(rows))
+    results = [(path, json.loads(path.read_text())) for path in args.results]
+    if args.before_after:
+        table = before_after(*(r for _, r in results))
+    else:
+        suffix = dict(x.split("=", 1) for x in args.label)
+        table = tables([(f"`{Path(model).name.removesuffix('.onnx')}`"
+                         + (f" {suffix[str(path)]}" if str(path) in suffix else ""), r)
+                        for path, res in results for model, r in res.items()])
     new = re.sub(re.escape(start) + r".*?" + re.escape(end), lambda _: f"{start}\n{table}{end}", text, flags=re.S)
     args.doc.write_text(new)
     print(f"updated {args.doc}")
